@@ -1,0 +1,372 @@
+"""`rakuten`: the operator's command line (the Makefile verbs are thin wrappers over it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+from sqlalchemy import select
+
+from rakuten_assets.settings import PROJECT_ROOT, Settings, get_settings
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _engine(settings: Settings) -> Any:
+    from rakuten_assets.db import get_engine
+
+    return get_engine(settings.sqlalchemy_url)
+
+
+def _defs() -> Any:
+    from rakuten_assets.definitions import defs
+
+    return defs
+
+
+def _say(message: str) -> None:
+    click.echo(click.style("==> ", fg="cyan", bold=True) + message, err=True)
+
+
+def _init(settings: Settings) -> None:
+    from rakuten_assets import registry
+    from rakuten_assets.db import get_engine, upgrade_schema
+    from rakuten_assets.runner import ensure_dagster_home
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = get_engine(settings.sqlalchemy_url)
+    upgrade_schema(engine)
+    client = registry.configure(settings.tracking_uri)
+    artifact_root = None if settings.mlflow_tracking_uri else settings.mlflow_artifact_root
+    registry.ensure_experiment(client, settings.mlflow_experiment, artifact_root)
+    ensure_dagster_home(settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Operate the Rakuten product-classification platform."""
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema, the MLflow experiment and the Dagster home."""
+    settings = _settings()
+    _init(settings)
+    url = _engine(settings).url.render_as_string(hide_password=True)
+    _say(f"schema at head on {url}; MLflow at {settings.tracking_uri}")
+
+
+def _ensure_catalog(settings: Settings, force: bool = False) -> None:
+    from rakuten_assets.data.catalog import CatalogError, read_manifest
+    from rakuten_assets.runner import materialize
+
+    try:
+        read_manifest(settings.catalog_dir)
+        if not force:
+            return
+    except CatalogError:
+        pass
+    _say("building the product catalog and its golden holdout")
+    materialize(_defs(), ["product_catalog"], settings=settings, log_level="WARNING")
+
+
+@main.command("generate-dataset")
+@click.option(
+    "--csv-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the catalog as challenge-format CSVs (X_train_update.csv, Y_train_*.csv).",
+)
+def generate_dataset(csv_dir: Path | None) -> None:
+    """Materialise `product_catalog` (synthetic unless CATALOG_X_PATH/CATALOG_Y_PATH are set)."""
+    settings = _settings()
+    _init(settings)
+    started = time.perf_counter()
+    _ensure_catalog(settings, force=True)
+    from rakuten_assets.data.catalog import read_manifest
+
+    manifest = read_manifest(settings.catalog_dir)
+    _say(
+        f"catalog: {manifest['pool_rows']} pool rows + {manifest['holdout_rows']} golden holdout "
+        f"rows from {manifest['source']} in {time.perf_counter() - started:.1f} s"
+    )
+    if csv_dir is not None:
+        from rakuten_assets.data.catalog import read_holdout, read_pool
+
+        frame = pd.concat([read_pool(settings.catalog_dir), read_holdout(settings.catalog_dir)])
+        frame = frame.sort_index()
+        csv_dir.mkdir(parents=True, exist_ok=True)
+        frame[["designation", "description", "productid", "imageid"]].to_csv(
+            csv_dir / "X_train_update.csv"
+        )
+        frame[["prdtypecode"]].to_csv(csv_dir / "Y_train_CVw08PX.csv")
+        _say(f"wrote {len(frame)} rows to {csv_dir}/X_train_update.csv and Y_train_CVw08PX.csv")
+
+
+@main.command("load-data")
+def load_data() -> None:
+    """Load the next weekly slice (40 %, then +3 % a week) through the `product_slice` asset."""
+    from rakuten_assets.data.loader import next_slice_index
+    from rakuten_assets.defs.partitions import partition_key_for
+    from rakuten_assets.runner import materialize
+
+    settings = _settings()
+    _init(settings)
+    _ensure_catalog(settings)
+    index = next_slice_index(_engine(settings))
+    key = partition_key_for(index)
+    _say(f"loading slice {index} (partition {key})")
+    materialize(_defs(), ["product_slice"], settings=settings, partition_key=key)
+    _print_loads(settings, limit=1)
+
+
+def _latest_partition(settings: Settings) -> str:
+    from rakuten_assets.data.loader import next_slice_index
+    from rakuten_assets.defs.partitions import partition_key_for
+
+    index = next_slice_index(_engine(settings)) - 1
+    if index < 0:
+        raise click.ClickException("no data loaded yet: run `rakuten load-data` first")
+    return partition_key_for(index)
+
+
+@main.command("train-model")
+@click.option("--promote", is_flag=True, help="Also run the promotion gate on the candidate.")
+def train_model(promote: bool) -> None:
+    """Train, log and evaluate a candidate on everything loaded so far (optionally promote it)."""
+    from rakuten_assets.runner import TRAINING_ASSETS, materialize
+
+    settings = _settings()
+    _init(settings)
+    key = _latest_partition(settings)
+    selection = [*TRAINING_ASSETS, *(["model_promotion"] if promote else [])]
+    _say(f"training on partition {key}: {', '.join(selection)}")
+    result = materialize(_defs(), selection, settings=settings, partition_key=key)
+    evaluation = result.output_for_node("model_evaluation")
+    click.echo(json.dumps(evaluation, indent=2, default=str))
+    if promote:
+        _print_decisions(settings, limit=1)
+
+
+@main.command("evaluate")
+@click.option("--csv", "csv_path", required=True, type=click.Path(path_type=Path))
+@click.option("--folds", default=5, show_default=True, type=int)
+def evaluate(csv_path: Path, folds: int) -> None:
+    """Stratified k-fold CV of the training pipeline on a labelled CSV; prints one JSON object."""
+    from rakuten_assets.data.catalog import CatalogError, read_labelled_csv
+    from rakuten_assets.training.evaluation import cross_validate
+    from rakuten_assets.training.model import ModelParams
+
+    try:
+        frame = read_labelled_csv(csv_path)
+        _say(f"{folds}-fold cross-validation on {len(frame)} rows of {csv_path}")
+        result = cross_validate(frame, ModelParams(), folds=folds)
+    except (CatalogError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result))
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False) if not frame.empty else "(none)"
+
+
+def _print_loads(settings: Settings, limit: int = 10) -> None:
+    from rakuten_assets.data.loader import load_history
+
+    history = load_history(_engine(settings)).head(limit)
+    columns = ["partition_key", "slice_index", "target_pct", "rows_inserted", "rows_total"]
+    click.echo(_table(history[[*columns, "status", "duration_s"]]))
+
+
+def _print_decisions(settings: Settings, limit: int = 10) -> None:
+    from rakuten_assets.registry import promotion_history
+
+    history = promotion_history(_engine(settings), settings.registered_model_name).tail(limit)
+    columns = ["decided_at", "candidate_version", "production_version"]
+    scores = ["candidate_weighted_f1", "production_weighted_f1", "decision", "reason"]
+    click.echo(_table(history[[*columns, *scores]].round(4)))
+
+
+@main.command("status")
+def status() -> None:
+    """Loads, products, the Production model and the latest promotion decisions."""
+    from rakuten_assets import registry
+    from rakuten_assets.db import require_schema
+
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        require_schema(engine)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("Loads (newest first):")
+    _print_loads(settings)
+    client = registry.configure(settings.tracking_uri)
+    current = registry.production_version(client, settings.registered_model_name)
+    click.echo(
+        f"\nProduction model: {settings.registered_model_name} "
+        f"v{current.version if current else '-'}  (tracking: {settings.tracking_uri})"
+    )
+    target = registry.rollback_target(engine, settings.registered_model_name)
+    click.echo(f"Rollback target: {f'v{target}' if target else 'none'}\n\nPromotion decisions:")
+    _print_decisions(settings)
+
+
+def weekly_summary(settings: Settings, partition_keys: list[str]) -> pd.DataFrame:
+    """One row per week: % loaded, rows, candidate / Production F1, decision and reason."""
+    from rakuten_assets.db import data_loads, model_promotions
+
+    engine = _engine(settings)
+    with engine.connect() as conn:
+        loads = pd.read_sql(
+            select(data_loads.c.partition_key, data_loads.c.target_pct, data_loads.c.rows_total)
+            .where(data_loads.c.status == "completed")
+            .order_by(data_loads.c.completed_at),
+            conn,
+        ).drop_duplicates("partition_key", keep="last")
+        decisions = pd.read_sql(
+            select(model_promotions)
+            .where(model_promotions.c.partition_key.in_(partition_keys))
+            .order_by(model_promotions.c.id),
+            conn,
+        ).drop_duplicates("partition_key", keep="last")
+    table = pd.DataFrame({"week": partition_keys})
+    table = table.merge(loads, left_on="week", right_on="partition_key", how="left")
+    table = table.merge(decisions, on="partition_key", how="left")
+    return pd.DataFrame(
+        {
+            "week": table["week"],
+            "% loaded": pd.to_numeric(table["target_pct"]),
+            "rows": pd.to_numeric(table["rows_total"]).astype("Int64"),
+            "candidate": table["candidate_version"].map(
+                lambda v: f"v{int(v)}" if pd.notna(v) else "-"
+            ),
+            "candidate F1": pd.to_numeric(table["candidate_weighted_f1"]).round(4),
+            "Production F1": pd.to_numeric(table["production_weighted_f1"]).round(4),
+            "decision": table["decision"].fillna("-"),
+            "reason": table["reason"].fillna("-"),
+        }
+    )
+
+
+def _failed_only_on_quality_gate(result: Any) -> bool:
+    """True when the run stopped because the blocking F1 check rejected the candidate."""
+    from rakuten_assets.defs.training import MODEL_QUALITY_CHECK
+
+    def reason(event: Any) -> str:
+        error = getattr(event.event_specific_data, "error", None)
+        return error.message if error is not None else ""
+
+    failures = [e for e in result.all_events if e.is_step_failure]
+    return bool(failures) and all(MODEL_QUALITY_CHECK in reason(e) for e in failures)
+
+
+@main.command("demo")
+@click.option("--weeks", default=5, show_default=True, type=click.IntRange(1, 30))
+def demo(weeks: int) -> None:
+    """Run `weekly_ml_pipeline` for the first weeks through Dagster and print what happened."""
+    from rakuten_assets.defs.partitions import partition_key_for
+    from rakuten_assets.runner import run_weekly_job
+
+    settings = _settings()
+    started = time.perf_counter()
+    _say(f"initialising the embedded stores under {settings.data_dir}")
+    _init(settings)
+    _ensure_catalog(settings)
+    defs = _defs()
+    keys = [partition_key_for(i) for i in range(weeks)]
+    done = set(weekly_summary(settings, keys).query("decision != '-'")["week"])
+    for number, key in enumerate(keys, start=1):
+        if key in done:
+            _say(f"week {number}/{weeks} ({key}): already decided, skipped")
+            continue
+        _say(f"week {number}/{weeks} ({key}): load slice -> train -> evaluate -> promote")
+        t0 = time.perf_counter()
+        result = run_weekly_job(defs, key, settings=settings, log_level="CRITICAL")
+        outcome = "succeeded" if result.success else "FAILED"
+        _say(
+            f"week {number}/{weeks}: Dagster run {result.run_id} {outcome} in {time.perf_counter() - t0:.0f} s"
+        )
+        if not result.success and not _failed_only_on_quality_gate(result):
+            failure = next((e for e in result.all_events if e.is_failure), None)
+            message = failure.message if failure else "see the Dagster UI"
+            raise click.ClickException(f"weekly_ml_pipeline failed for {key}: {message}")
+    click.echo()
+    click.echo(_table(weekly_summary(settings, keys)))
+    click.echo(f"\nDone in {time.perf_counter() - started:.0f} s. Look around:")
+    click.echo("  make dev        # Dagster UI on http://127.0.0.1:3000 (runs, assets, checks)")
+    click.echo("  make mlflow-ui  # MLflow UI on http://127.0.0.1:5000 (runs, registry)")
+    click.echo("  make status     # loads, Production model, promotion decisions")
+
+
+@main.command("dev")
+@click.option("--port", default=3000, show_default=True, type=int)
+def dev(port: int) -> None:
+    """Start `dagster dev` (webserver + daemon) on the code location."""
+    from rakuten_assets.runner import ensure_dagster_home
+
+    settings = _settings()
+    _init(settings)
+    home = ensure_dagster_home(settings)
+    _say(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home})")
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port)]
+    os.execvpe(dagster, command, os.environ)
+
+
+@main.command("mlflow-ui")
+@click.option("--port", default=5000, show_default=True, type=int)
+def mlflow_ui(port: int) -> None:
+    """Start the MLflow UI on the tracking store of the settings."""
+    settings = _settings()
+    if settings.mlflow_tracking_uri.startswith("http"):
+        raise click.ClickException(
+            f"MLflow is a server already: open {settings.mlflow_tracking_uri}"
+        )
+    mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+    command = [
+        mlflow, "ui", "--backend-store-uri", settings.tracking_uri,
+        "--default-artifact-root", settings.mlflow_artifact_root.resolve().as_uri(),
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    _say(f"MLflow UI on http://127.0.0.1:{port}")
+    os.execvp(mlflow, command)
+
+
+@main.command("trigger-pipeline")
+@click.option("--partition", help="Weekly partition key (default: the next week to load).")
+def trigger_pipeline(partition: str | None) -> None:
+    """Launch `weekly_ml_pipeline` on the running Dagster webserver (DAGSTER_URL)."""
+    from urllib.parse import urlparse
+
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+    from rakuten_assets.data.loader import next_slice_index
+    from rakuten_assets.defs.partitions import partition_key_for
+
+    settings = _settings()
+    key = partition or partition_key_for(next_slice_index(_engine(settings)))
+    url = urlparse(settings.dagster_url)
+    client = DagsterGraphQLClient(url.hostname or "127.0.0.1", port_number=url.port)
+    try:
+        run_id = client.submit_job_execution(
+            "weekly_ml_pipeline", tags={"dagster/partition": key, "launched_by": "rakuten-cli"}
+        )
+    except (DagsterGraphQLClientError, ConnectionError) as exc:
+        raise click.ClickException(
+            f"could not launch weekly_ml_pipeline on {settings.dagster_url}: {exc}. "
+            "Is the Dagster webserver running (`make dev`)?"
+        ) from exc
+    _say(f"launched run {run_id} for partition {key}: {settings.dagster_url}/runs/{run_id}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Product database schema (SQLAlchemy Core) and engine helpers.
+
+The schema is created and upgraded by the Alembic migrations in ``rakuten_assets/migrations``;
+the tables here are the single description of it that the code uses, and a test checks that the
+migrations produce exactly this schema on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    inspect,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: One row per load attempt of a weekly slice (the audit trail).
+data_loads = Table(
+    "data_loads",
+    metadata,
+    Column("batch_id", String(36), primary_key=True),
+    Column("partition_key", String(32), nullable=False),
+    Column("slice_index", Integer, nullable=False),
+    Column("target_pct", Float, nullable=False),
+    Column("start_rank", Integer, nullable=False),
+    Column("end_rank", Integer, nullable=False),
+    Column("rows_inserted", Integer, nullable=False, default=0),
+    Column("rows_total", Integer),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("catalog_hash", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("duration_s", Float),
+    Index(None, "partition_key"),
+    Index(None, "status"),
+)
+
+#: The labelled products loaded so far (never the golden holdout).
+products = Table(
+    "products",
+    metadata,
+    Column("product_row_id", Integer, primary_key=True, autoincrement=False),
+    Column("designation", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("productid", BigInteger, nullable=False),
+    Column("imageid", BigInteger, nullable=False),
+    Column("prdtypecode", Integer, nullable=False),
+    Column("load_rank", Integer, nullable=False),
+    Column("slice_index", Integer, nullable=False),
+    Column("batch_id", String(36), ForeignKey("data_loads.batch_id"), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Index(None, "slice_index"),
+    Index(None, "load_rank", unique=True),
+)
+
+#: Per-row history: which load inserted which product, and when.
+product_history = Table(
+    "product_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("product_row_id", Integer, nullable=False),
+    Column("batch_id", String(36), ForeignKey("data_loads.batch_id"), nullable=False),
+    Column("operation", String(16), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index(None, "product_row_id"),
+    Index(None, "batch_id"),
+)
+
+#: Every promotion decision (and rollback) of the model registry.
+model_promotions = Table(
+    "model_promotions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("model_name", String(128), nullable=False),
+    Column("candidate_version", Integer, nullable=False),
+    Column("production_version", Integer),
+    Column("candidate_weighted_f1", Float),
+    Column("production_weighted_f1", Float),
+    Column("threshold", Float),
+    Column("decision", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("partition_key", String(32)),
+    Column("holdout_hash", String(64)),
+    Column("dagster_run_id", String(64)),
+    Column("mlflow_run_id", String(64)),
+    Column("actor", String(128), nullable=False),
+    Index(None, "model_name", "decided_at"),
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    # WAL lets the API read while a load writes; foreign keys are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@cache
+def get_engine(url: str) -> Engine:
+    """A pooled engine per URL (SQLite files get WAL mode and foreign keys)."""
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to ``revision`` (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (None when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise a clear error when the database has not been initialised."""
+    if "data_loads" not in inspect(engine).get_table_names():
+        raise RuntimeError(
+            f"the product database at {engine.url.render_as_string(hide_password=True)} has no "
+            "schema; run `rakuten init-db` (or `make init-db`) first"
+        )

@@ -1,0 +1,1 @@
+"""Dagster objects of the code location; the domain code they call lives outside this package."""

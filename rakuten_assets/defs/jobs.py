@@ -1,0 +1,27 @@
+"""Jobs and their schedules."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from rakuten_assets.defs.partitions import weekly_partitions
+
+WEEKLY_JOB = "weekly_ml_pipeline"
+
+weekly_ml_pipeline = dg.define_asset_job(
+    name=WEEKLY_JOB,
+    selection=dg.AssetSelection.assets("product_slice").downstream(),
+    partitions_def=weekly_partitions,
+    description=(
+        "Weekly: load the next catalog slice, train a candidate, score it and Production on "
+        "the golden holdout, and promote it when it passes the gate."
+    ),
+    tags={"pipeline": "weekly"},
+)
+
+#: `5 7 * * 1` in Europe/Paris, derived from the partitions (Mondays 07:05).
+weekly_ml_pipeline_schedule = dg.build_schedule_from_partitioned_job(
+    weekly_ml_pipeline,
+    name=f"{WEEKLY_JOB}_schedule",
+    description="Every Monday at 07:05 Europe/Paris, for the week that just ended.",
+)

@@ -1,0 +1,107 @@
+"""Typed Dagster resources, filled from the shared settings object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_mlflow import mlflow_tracking
+from mlflow.tracking import MlflowClient
+from sqlalchemy import Engine
+
+from rakuten_assets import registry
+from rakuten_assets.db import get_engine
+from rakuten_assets.settings import Settings
+
+
+class DatabaseResource(dg.ConfigurableResource):
+    """The product database (SQLite by default, PostgreSQL when DATABASE_URL says so)."""
+
+    url: str
+
+    @property
+    def engine(self) -> Engine:
+        return get_engine(self.url)
+
+
+class CatalogResource(dg.ConfigurableResource):
+    """Where the catalog comes from and how it is split and loaded."""
+
+    catalog_dir: str
+    x_path: str | None = None
+    y_path: str | None = None
+    synthetic_rows: int = 84_916
+    seed: int = 42
+    holdout_fraction: float = 0.10
+    initial_pct: float = 40.0
+    increment_pct: float = 3.0
+    validation_fraction: float = 0.15
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.catalog_dir)
+
+
+class ModelRegistryResource(dg.ConfigurableResource):
+    """The MLflow registry of `rakuten_classifier` and the promotion threshold."""
+
+    tracking_uri: str
+    model_name: str = "rakuten_classifier"
+    experiment_name: str = "rakuten_weekly_training"
+    artifact_root: str | None = None
+    ui_url: str = "http://127.0.0.1:5000"
+    min_weighted_f1: float = 0.75
+
+    def client(self) -> MlflowClient:
+        return registry.configure(self.tracking_uri)
+
+    def experiment_id(self) -> str:
+        root = Path(self.artifact_root) if self.artifact_root else None
+        return registry.ensure_experiment(self.client(), self.experiment_name, root)
+
+    def run_url(self, run_id: str) -> str:
+        experiment = self.experiment_id()
+        return f"{self.ui_url.rstrip('/')}/#/experiments/{experiment}/runs/{run_id}"
+
+    def version_url(self, version: int) -> str:
+        return f"{self.ui_url.rstrip('/')}/#/models/{self.model_name}/versions/{version}"
+
+
+def mlflow_tracking_resource(settings: Settings) -> Any:
+    """dagster-mlflow's tracking resource: one MLflow run per Dagster run, tagged with its id."""
+    return mlflow_tracking.configured(
+        {
+            "experiment_name": settings.mlflow_experiment,
+            "mlflow_tracking_uri": settings.tracking_uri,
+        }
+    )
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """Every resource of the code location, from one settings object."""
+    is_file_store = not settings.mlflow_tracking_uri
+    return {
+        "database": DatabaseResource(url=settings.sqlalchemy_url),
+        "catalog": CatalogResource(
+            catalog_dir=str(settings.catalog_dir),
+            x_path=str(settings.catalog_x_path) if settings.catalog_x_path else None,
+            y_path=str(settings.catalog_y_path) if settings.catalog_y_path else None,
+            synthetic_rows=settings.synthetic_rows,
+            seed=settings.random_seed,
+            holdout_fraction=settings.holdout_fraction,
+            initial_pct=settings.initial_load_pct,
+            increment_pct=settings.weekly_increment_pct,
+            validation_fraction=settings.validation_fraction,
+        ),
+        "model_registry": ModelRegistryResource(
+            tracking_uri=settings.tracking_uri,
+            model_name=settings.registered_model_name,
+            experiment_name=settings.mlflow_experiment,
+            artifact_root=str(settings.mlflow_artifact_root) if is_file_store else None,
+            ui_url=settings.mlflow_ui_url,
+            min_weighted_f1=settings.min_weighted_f1,
+        ),
+        "mlflow_tracking": mlflow_tracking_resource(settings),
+        "io_manager": dg.FilesystemIOManager(base_dir=str(settings.data_dir / "dagster_storage")),
+    }

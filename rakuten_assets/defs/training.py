@@ -1,0 +1,400 @@
+"""Group `training`: training set, candidate model, evaluation on the golden holdout, promotion."""
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import mlflow
+import pandas as pd
+from sqlalchemy import select
+
+from rakuten_assets import registry
+from rakuten_assets.categories import CATEGORY_LABELS
+from rakuten_assets.data import catalog as cat
+from rakuten_assets.data.loader import read_loaded, target_pct
+from rakuten_assets.db import data_loads
+from rakuten_assets.defs.ingestion import class_distribution_markdown, product_slice
+from rakuten_assets.defs.partitions import slice_index, weekly_partitions
+from rakuten_assets.defs.resources import CatalogResource, DatabaseResource, ModelRegistryResource
+from rakuten_assets.training.evaluation import Scores, score_model, split_train_validation
+from rakuten_assets.training.model import ModelParams, fit
+
+MODEL_QUALITY_CHECK = "candidate_weighted_f1_above_threshold"
+
+
+@dataclass
+class TrainingSet:
+    """Loaded products up to a week, split into train / validation before any rebalancing."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    partition_key: str
+    batch_id: str
+    dataset_hash: str
+    loaded_pct: float
+
+
+class ModelConfig(dg.Config):
+    """Hyper-parameters of the candidate model (defaults: see ``bench/model_selection.py``)."""
+
+    word_ngram_max: int = 2
+    word_min_df: int = 2
+    char_ngram_min: int = 3
+    char_ngram_max: int = 5
+    char_max_features: int = 0
+    C: float = 5.0
+    max_iter: int = 300
+    rebalance: str = "class_weight"
+    oversample_floor: float = 0.3
+    seed: int = 42
+
+    def params(self) -> ModelParams:
+        return ModelParams.model_validate(self.model_dump())
+
+
+def dataset_hash(frame: pd.DataFrame) -> str:
+    ids = frame.index.to_numpy().astype("int64").tobytes()
+    labels = frame["prdtypecode"].to_numpy().astype("int64").tobytes()
+    return hashlib.sha256(ids + labels).hexdigest()
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"pandas", "scikitlearn"},
+    partitions_def=weekly_partitions,
+    deps=[product_slice],
+)
+def training_set(
+    context: dg.AssetExecutionContext, database: DatabaseResource, catalog: CatalogResource
+) -> dg.Output[TrainingSet]:
+    """Everything loaded up to this week, split into train and validation parts.
+
+    The split is stratified and comes before any rebalancing, so no copy of a validation row can
+    leak into training (a flaw of the original system).
+    """
+    index = slice_index(context.partition_key)
+    frame = read_loaded(database.engine, index)
+    if frame.empty:
+        raise ValueError(
+            f"no products loaded up to partition {context.partition_key}; "
+            "materialise product_slice for this week first"
+        )
+    with database.engine.connect() as conn:
+        batch_id = conn.execute(
+            select(data_loads.c.batch_id)
+            .where(data_loads.c.slice_index <= index, data_loads.c.status == "completed")
+            .order_by(data_loads.c.slice_index.desc(), data_loads.c.completed_at.desc())
+            .limit(1)
+        ).scalar_one()
+    train, validation = split_train_validation(frame, catalog.validation_fraction, catalog.seed)
+    data = TrainingSet(
+        train=train,
+        validation=validation,
+        partition_key=context.partition_key,
+        batch_id=str(batch_id),
+        dataset_hash=dataset_hash(frame),
+        loaded_pct=target_pct(index, catalog.initial_pct, catalog.increment_pct),
+    )
+    return dg.Output(
+        data,
+        metadata={
+            "rows": len(frame),
+            "train_rows": len(train),
+            "validation_rows": len(validation),
+            "classes": int(frame["prdtypecode"].nunique()),
+            "loaded_pct": dg.MetadataValue.float(data.loaded_pct),
+            "batch_id": data.batch_id,
+            "dataset_hash": data.dataset_hash,
+            "class_distribution": dg.MetadataValue.md(
+                class_distribution_markdown(frame["prdtypecode"])
+            ),
+        },
+    )
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"scikitlearn", "mlflow"},
+    partitions_def=weekly_partitions,
+)
+def candidate_model(
+    context: dg.AssetExecutionContext,
+    config: ModelConfig,
+    training_set: TrainingSet,
+    model_registry: ModelRegistryResource,
+    mlflow_tracking: dg.ResourceParam[Any],
+) -> dg.Output[dict[str, Any]]:
+    """This week's candidate: TF-IDF + LogisticRegression trained on the loaded products.
+
+    One MLflow run (params, validation metrics, classification report, confusion matrix, git
+    sha, data version) and a new version of `rakuten_classifier` in the registry, in Staging.
+    """
+    model_registry.experiment_id()  # the experiment exists with our artifact root
+    params = config.params()
+    started = time.perf_counter()
+    try:
+        model = fit(training_set.train, params)
+        train_seconds = time.perf_counter() - started
+        validation = score_model(model, training_set.validation)
+        mlflow.set_tags(
+            {"dagster_partition": context.partition_key, "dagster_asset": "candidate_model"}
+        )
+        registered = registry.log_candidate(
+            model=model,
+            model_name=model_registry.model_name,
+            params=params.model_dump(),
+            validation=validation,
+            input_example=training_set.validation,
+            data_version={
+                "batch_id": training_set.batch_id,
+                "dataset_hash": training_set.dataset_hash,
+                "partition_key": training_set.partition_key,
+                "loaded_pct": training_set.loaded_pct,
+                "train_rows": len(training_set.train),
+            },
+            train_seconds=train_seconds,
+        )
+    except BaseException:
+        mlflow_tracking.cleanup_on_error()
+        raise
+    mlflow.end_run()
+    value = {
+        "version": registered.version,
+        "run_id": registered.run_id,
+        "model_uri": registered.model_uri,
+        "validation": validation.summary(),
+        "partition_key": context.partition_key,
+    }
+    return dg.Output(
+        value,
+        metadata={
+            "model_version": registered.version,
+            "mlflow_run": dg.MetadataValue.url(model_registry.run_url(registered.run_id)),
+            "registry_version": dg.MetadataValue.url(
+                model_registry.version_url(registered.version)
+            ),
+            "validation_weighted_f1": dg.MetadataValue.float(round(validation.weighted_f1, 4)),
+            "validation_macro_f1": dg.MetadataValue.float(round(validation.macro_f1, 4)),
+            "train_rows": len(training_set.train),
+            "train_seconds": dg.MetadataValue.float(round(train_seconds, 1)),
+        },
+    )
+
+
+def per_class_markdown(candidate: Scores, production: Scores | None) -> str:
+    header = "| prdtypecode | category | candidate F1 | Production F1 |\n|---:|---|---:|---:|"
+    rows = [header]
+    for code in candidate.labels:
+        prod = f"{production.per_class_f1.get(code, 0.0):.3f}" if production else "-"
+        rows.append(
+            f"| {code} | {CATEGORY_LABELS.get(code, '?')} | "
+            f"{candidate.per_class_f1[code]:.3f} | {prod} |"
+        )
+    return "\n".join(rows)
+
+
+def top_confusions_markdown(scores: Scores, top: int = 10) -> str:
+    pairs = [
+        (count, scores.labels[i], scores.labels[j])
+        for i, row in enumerate(scores.confusion)
+        for j, count in enumerate(row)
+        if i != j and count
+    ]
+    lines = ["| true | predicted as | rows |", "|---|---|---:|"]
+    for count, true, pred in sorted(pairs, reverse=True)[:top]:
+        lines.append(
+            f"| {true} {CATEGORY_LABELS.get(true, '')} | {pred} {CATEGORY_LABELS.get(pred, '')} "
+            f"| {count} |"
+        )
+    return "\n".join(lines)
+
+
+def record_rejection(
+    *,
+    context: dg.AssetExecutionContext,
+    model_registry: ModelRegistryResource,
+    database: DatabaseResource,
+    evaluation: dict[str, Any],
+    reason: str,
+) -> None:
+    """Tag the version with the reason and write the `rejected` decision row."""
+    client = model_registry.client()
+    registry.reject(client, model_registry.model_name, evaluation["candidate_version"], reason)
+    registry.record_decision(
+        database.engine,
+        model_name=model_registry.model_name,
+        candidate_version=evaluation["candidate_version"],
+        production_version=evaluation["production_version"],
+        candidate_weighted_f1=evaluation["candidate"]["weighted_f1"],
+        production_weighted_f1=(evaluation["production"] or {}).get("weighted_f1"),
+        threshold=model_registry.min_weighted_f1,
+        decision="rejected",
+        reason=reason,
+        partition_key=context.partition_key,
+        holdout_hash=evaluation["holdout_hash"],
+        dagster_run_id=context.run_id,
+        mlflow_run_id=evaluation["run_id"],
+        actor="weekly_ml_pipeline",
+    )
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"scikitlearn", "mlflow"},
+    partitions_def=weekly_partitions,
+    check_specs=[
+        dg.AssetCheckSpec(
+            MODEL_QUALITY_CHECK,
+            asset="model_evaluation",
+            blocking=True,
+            description="Candidate weighted F1 on the golden holdout >= the promotion threshold.",
+        )
+    ],
+)
+def model_evaluation(
+    context: dg.AssetExecutionContext,
+    candidate_model: dict[str, Any],
+    catalog: CatalogResource,
+    database: DatabaseResource,
+    model_registry: ModelRegistryResource,
+) -> dg.Output[dict[str, Any]]:
+    """Candidate and current Production scored on the same frozen golden holdout.
+
+    Weighted F1 (the gate metric), macro F1, accuracy and per-class F1 for both, so the
+    promotion decision compares like with like.
+    """
+    client = model_registry.client()
+    holdout = cat.read_holdout(catalog.directory)
+    holdout_hash = str(cat.read_manifest(catalog.directory)["holdout_hash"])
+    version = int(candidate_model["version"])
+    candidate = score_model(registry.load_model(model_registry.model_name, version), holdout)
+    current = registry.production_version(client, model_registry.model_name)
+    production: Scores | None = None
+    if current is not None and int(current.version) != version:
+        production = score_model(
+            registry.load_model(model_registry.model_name, int(current.version)), holdout
+        )
+    run_id = str(candidate_model["run_id"])
+    for key, value in candidate.summary().items():
+        client.log_metric(run_id, f"holdout_{key}", float(value))
+    if production is not None:
+        client.log_metric(run_id, "production_holdout_weighted_f1", production.weighted_f1)
+    client.log_text(run_id, candidate.report, "holdout/classification_report.txt")
+    client.log_figure(run_id, registry.confusion_figure(candidate), "holdout/confusion_matrix.png")
+
+    evaluation: dict[str, Any] = {
+        "candidate_version": version,
+        "run_id": run_id,
+        "production_version": int(current.version) if current is not None else None,
+        "candidate": candidate.summary(),
+        "production": production.summary() if production else None,
+        "holdout_hash": holdout_hash,
+    }
+    threshold = model_registry.min_weighted_f1
+    passed = candidate.weighted_f1 >= threshold
+    if not passed:
+        record_rejection(
+            context=context,
+            model_registry=model_registry,
+            database=database,
+            evaluation=evaluation,
+            reason=registry.decide(candidate.weighted_f1, None, threshold).reason,
+        )
+    comparison = pd.DataFrame(
+        {"candidate": candidate.summary(), "production": production.summary() if production else {}}
+    )
+    yield dg.Output(
+        evaluation,
+        metadata={
+            "candidate_version": version,
+            "production_version": evaluation["production_version"] or "none",
+            "candidate_weighted_f1": dg.MetadataValue.float(round(candidate.weighted_f1, 4)),
+            "candidate_macro_f1": dg.MetadataValue.float(round(candidate.macro_f1, 4)),
+            "candidate_accuracy": dg.MetadataValue.float(round(candidate.accuracy, 4)),
+            "production_weighted_f1": dg.MetadataValue.float(
+                round(production.weighted_f1, 4) if production else float("nan")
+            ),
+            "holdout_rows": candidate.rows,
+            "comparison": dg.MetadataValue.md(comparison.to_markdown()),
+            "per_class_f1": dg.MetadataValue.md(per_class_markdown(candidate, production)),
+            "top_confusions": dg.MetadataValue.md(top_confusions_markdown(candidate)),
+            "mlflow_run": dg.MetadataValue.url(model_registry.run_url(run_id)),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name=MODEL_QUALITY_CHECK,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "weighted_f1": dg.MetadataValue.float(round(candidate.weighted_f1, 4)),
+            "threshold": dg.MetadataValue.float(threshold),
+        },
+    )
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"mlflow"},
+    partitions_def=weekly_partitions,
+)
+def model_promotion(
+    context: dg.AssetExecutionContext,
+    model_evaluation: dict[str, Any],
+    database: DatabaseResource,
+    model_registry: ModelRegistryResource,
+) -> dg.MaterializeResult:
+    """The decision: Production when weighted F1 >= 0.75 and better than the current Production.
+
+    Both were scored on the same golden holdout. The alias `production` moves and the previous
+    version becomes Archived; a rejected candidate keeps its reason. Each decision is a row of
+    `model_promotions` and tags on the MLflow version.
+    """
+    client = model_registry.client()
+    evaluation = model_evaluation
+    version = int(evaluation["candidate_version"])
+    candidate_f1 = float(evaluation["candidate"]["weighted_f1"])
+    production_f1 = (evaluation["production"] or {}).get("weighted_f1")
+    decision = registry.decide(candidate_f1, production_f1, model_registry.min_weighted_f1)
+    if decision.promote:
+        registry.set_production(client, model_registry.model_name, version)
+        registry.record_decision(
+            database.engine,
+            model_name=model_registry.model_name,
+            candidate_version=version,
+            production_version=evaluation["production_version"],
+            candidate_weighted_f1=candidate_f1,
+            production_weighted_f1=production_f1,
+            threshold=model_registry.min_weighted_f1,
+            decision="promoted",
+            reason=decision.reason,
+            partition_key=context.partition_key,
+            holdout_hash=evaluation["holdout_hash"],
+            dagster_run_id=context.run_id,
+            mlflow_run_id=evaluation["run_id"],
+            actor="weekly_ml_pipeline",
+        )
+    else:
+        record_rejection(
+            context=context,
+            model_registry=model_registry,
+            database=database,
+            evaluation=evaluation,
+            reason=decision.reason,
+        )
+    client.set_model_version_tag(
+        model_registry.model_name, str(version), "promotion_reason", decision.reason
+    )
+    current = registry.production_version(client, model_registry.model_name)
+    return dg.MaterializeResult(
+        metadata={
+            "decision": "promoted" if decision.promote else "rejected",
+            "reason": decision.reason,
+            "candidate_version": version,
+            "candidate_weighted_f1": dg.MetadataValue.float(candidate_f1),
+            "previous_production_version": evaluation["production_version"] or "none",
+            "production_version_now": int(current.version) if current else "none",
+            "registry_version": dg.MetadataValue.url(model_registry.version_url(version)),
+        }
+    )

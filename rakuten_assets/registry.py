@@ -1,0 +1,287 @@
+"""MLflow tracking and the `rakuten_classifier` registry: logging, promotion, rollback.
+
+Production is the version the alias ``production`` points at. Every version also carries its
+stage as the version tag ``stage`` (Production, Staging, Archived, None), and every decision is
+a row of ``model_promotions``. Rollback goes to the previous Production version of that history,
+never to a version that was rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+from sklearn.pipeline import Pipeline
+from sqlalchemy import Engine, insert, select
+
+from rakuten_assets.db import model_promotions
+from rakuten_assets.settings import PROJECT_ROOT
+from rakuten_assets.training.evaluation import Scores
+from rakuten_assets.training.model import INPUT_COLUMNS
+from rakuten_assets.training.text import combine_fields
+
+PRODUCTION_ALIAS = "production"
+STAGE_TAG = "stage"
+
+
+class Stage:
+    PRODUCTION = "Production"
+    STAGING = "Staging"
+    ARCHIVED = "Archived"
+    NONE = "None"
+
+
+def configure(tracking_uri: str) -> MlflowClient:
+    """Point the mlflow module and a client at the tracking server / store (also the registry)."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path | None) -> str:
+    """The experiment id, creating it (with a local artifact root for file stores) if needed."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    location = artifact_root.resolve().as_uri() if artifact_root is not None else None
+    return str(client.create_experiment(name, artifact_location=location))
+
+
+def git_sha() -> str:
+    """The commit the code was trained from, or ``unknown`` outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def confusion_figure(scores: Scores, labels: dict[int, str] | None = None) -> Any:
+    """A confusion-matrix heat map (row-normalised) as a matplotlib Figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    matrix = np.asarray(scores.confusion, dtype=float)
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(11, 9))
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ticks = [str(c) for c in scores.labels]
+    ax.set_xticks(range(len(ticks)), ticks, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(ticks)), ticks, fontsize=7)
+    ax.set_xlabel("predicted prdtypecode")
+    ax.set_ylabel("true prdtypecode")
+    ax.set_title(f"Confusion matrix (row-normalised), weighted F1 {scores.weighted_f1:.4f}")
+    fig.colorbar(image, ax=ax, fraction=0.04)
+    fig.tight_layout()
+    return fig
+
+
+@dataclass(frozen=True)
+class RegisteredCandidate:
+    version: int
+    run_id: str
+    model_uri: str
+
+
+def log_candidate(
+    *,
+    model: Pipeline,
+    model_name: str,
+    params: dict[str, Any],
+    validation: Scores,
+    input_example: pd.DataFrame,
+    data_version: dict[str, Any],
+    train_seconds: float,
+) -> RegisteredCandidate:
+    """Log one training into the *active* MLflow run and register it as a new Staging version."""
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("log_candidate needs an active MLflow run (mlflow.start_run)")
+    mlflow.log_params({k: str(v) for k, v in params.items()})
+    mlflow.log_metrics(
+        {
+            "val_weighted_f1": validation.weighted_f1,
+            "val_macro_f1": validation.macro_f1,
+            "val_accuracy": validation.accuracy,
+            "train_seconds": train_seconds,
+            "train_rows": float(data_version["train_rows"]),
+        }
+    )
+    mlflow.set_tags(
+        {
+            "git_sha": git_sha(),
+            "data.batch_id": str(data_version["batch_id"]),
+            "data.dataset_hash": str(data_version["dataset_hash"]),
+            "data.partition_key": str(data_version["partition_key"]),
+            "data.loaded_pct": str(data_version["loaded_pct"]),
+        }
+    )
+    mlflow.log_text(validation.report, "validation/classification_report.txt")
+    mlflow.log_dict(
+        {str(k): v for k, v in validation.per_class_f1.items()}, "validation/per_class_f1.json"
+    )
+    figure = confusion_figure(validation)
+    mlflow.log_figure(figure, "validation/confusion_matrix.png")
+    example = input_example[list(INPUT_COLUMNS)].head(3).reset_index(drop=True)
+    signature = infer_signature(example, model.predict(example))
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=example,
+        registered_model_name=model_name,
+        code_paths=[str(PROJECT_ROOT / "rakuten_assets")],
+        # skops refuses unknown callables on load; our cleaning function is the only one.
+        skops_trusted_types=[f"{combine_fields.__module__}.{combine_fields.__name__}"],
+        pip_requirements=_pip_requirements(),
+    )
+    version = int(info.registered_model_version)
+    client = MlflowClient()
+    client.set_model_version_tag(model_name, str(version), STAGE_TAG, Stage.STAGING)
+    client.set_model_version_tag(model_name, str(version), "data_version", json.dumps(data_version))
+    return RegisteredCandidate(version=version, run_id=run.info.run_id, model_uri=info.model_uri)
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "pandas", "numpy", "scipy")]
+
+
+def production_version(client: MlflowClient, model_name: str) -> ModelVersion | None:
+    """The version the ``production`` alias points at, or None when there is none yet."""
+    try:
+        return client.get_model_version_by_alias(model_name, PRODUCTION_ALIAS)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def load_model(model_name: str, version: int) -> Any:
+    return mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reason: str
+
+
+def decide(candidate_f1: float, production_f1: float | None, threshold: float) -> Decision:
+    """The promotion gate: weighted F1 >= threshold and strictly better than Production."""
+    if candidate_f1 < threshold:
+        return Decision(
+            False, f"weighted F1 {candidate_f1:.4f} is below the threshold {threshold:.2f}"
+        )
+    if production_f1 is None:
+        return Decision(
+            True,
+            f"weighted F1 {candidate_f1:.4f} >= {threshold:.2f} and no Production model exists",
+        )
+    if candidate_f1 > production_f1:
+        return Decision(
+            True,
+            f"weighted F1 {candidate_f1:.4f} >= {threshold:.2f} and better than Production "
+            f"({production_f1:.4f}) on the same golden holdout",
+        )
+    return Decision(
+        False,
+        f"weighted F1 {candidate_f1:.4f} is not better than Production ({production_f1:.4f}) "
+        "on the same golden holdout",
+    )
+
+
+def set_production(client: MlflowClient, model_name: str, version: int) -> int | None:
+    """Move the alias to ``version``; the previous Production becomes Archived. Returns it."""
+    previous = production_version(client, model_name)
+    client.set_registered_model_alias(model_name, PRODUCTION_ALIAS, str(version))
+    client.set_model_version_tag(model_name, str(version), STAGE_TAG, Stage.PRODUCTION)
+    if previous is not None and int(previous.version) != version:
+        client.set_model_version_tag(model_name, previous.version, STAGE_TAG, Stage.ARCHIVED)
+        return int(previous.version)
+    return None
+
+
+def reject(client: MlflowClient, model_name: str, version: int, reason: str) -> None:
+    client.set_model_version_tag(model_name, str(version), STAGE_TAG, Stage.NONE)
+    client.set_model_version_tag(model_name, str(version), "rejection_reason", reason)
+
+
+def record_decision(engine: Engine, **values: Any) -> int:
+    """Insert one ``model_promotions`` row; returns its id."""
+    values.setdefault("decided_at", datetime.now(UTC))
+    with engine.begin() as conn:
+        result = conn.execute(insert(model_promotions).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def promotion_history(engine: Engine, model_name: str) -> pd.DataFrame:
+    query = (
+        select(model_promotions)
+        .where(model_promotions.c.model_name == model_name)
+        .order_by(model_promotions.c.decided_at, model_promotions.c.id)
+    )
+    with engine.connect() as conn:
+        return pd.read_sql(query, conn)
+
+
+def production_lineage(engine: Engine, model_name: str) -> list[int]:
+    """The stack of Production versions: promotions push, rollbacks pop back to the one before."""
+    stack: list[int] = []
+    for row in promotion_history(engine, model_name).itertuples():
+        if row.decision == "promoted":
+            stack.append(int(row.candidate_version))
+        elif row.decision == "rolled_back" and stack:
+            stack.pop()
+    return stack
+
+
+def rollback_target(engine: Engine, model_name: str) -> int | None:
+    """The previous Production version in the promotion history (never a rejected candidate)."""
+    stack = production_lineage(engine, model_name)
+    return stack[-2] if len(stack) >= 2 else None
+
+
+def rollback(
+    client: MlflowClient, engine: Engine, model_name: str, *, actor: str, reason: str
+) -> int:
+    """Move Production back to :func:`rollback_target`; recorded as a ``rolled_back`` row."""
+    target = rollback_target(engine, model_name)
+    if target is None:
+        raise LookupError(
+            f"no rollback target for {model_name}: the promotion history has fewer than two "
+            "Production versions"
+        )
+    current = production_version(client, model_name)
+    set_production(client, model_name, target)
+    record_decision(
+        engine,
+        model_name=model_name,
+        candidate_version=target,
+        production_version=int(current.version) if current else None,
+        decision="rolled_back",
+        reason=reason,
+        actor=actor,
+    )
+    return target

@@ -1,0 +1,99 @@
+"""One typed settings object for every part of the platform, fed by environment variables.
+
+Defaults need no setup: a SQLite product database, Dagster storage under ``var/dagster`` and an
+MLflow SQLite backend with a local artifact directory, all inside the project's ``var/`` dir.
+Set ``DATABASE_URL`` / ``MLFLOW_TRACKING_URI`` to use PostgreSQL and an MLflow server.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Platform settings; every field maps to the upper-case environment variable of its name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development | production")
+    data_dir: Path = Field(PROJECT_ROOT / "var", description="Root of all local state.")
+
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the product database; empty = SQLite in DATA_DIR.",
+    )
+    mlflow_tracking_uri: str = Field(
+        "", description="MLflow tracking URI; empty = SQLite backend in DATA_DIR."
+    )
+    mlflow_experiment: str = "rakuten_weekly_training"
+    mlflow_ui_url: str = Field(
+        "http://127.0.0.1:5000", description="Base URL used to link runs in Dagster metadata."
+    )
+    registered_model_name: str = "rakuten_classifier"
+
+    # Catalog source: the real challenge files when both are set, else the synthetic generator.
+    catalog_x_path: Path | None = Field(None, description="Path of X_train_update.csv.")
+    catalog_y_path: Path | None = Field(None, description="Path of Y_train_CVw08PX.csv.")
+    synthetic_rows: int = Field(84_916, ge=27)
+    random_seed: int = 42
+    holdout_fraction: float = Field(0.10, gt=0.0, lt=0.5)
+
+    # Incremental loads: 40 % first, then +3 % per weekly partition, capped at 100 %.
+    initial_load_pct: float = Field(40.0, gt=0.0, le=100.0)
+    weekly_increment_pct: float = Field(3.0, gt=0.0, le=100.0)
+    pipeline_start_date: str = Field(
+        "2026-01-05", description="First weekly partition (a Monday, Europe/Paris)."
+    )
+    pipeline_timezone: str = "Europe/Paris"
+
+    # Promotion gate.
+    min_weighted_f1: float = Field(0.75, ge=0.0, le=1.0)
+    validation_fraction: float = Field(0.15, gt=0.0, lt=0.5)
+
+    dagster_url: str = Field("http://127.0.0.1:3000", description="Dagster webserver URL.")
+
+    @field_validator("database_url", "mlflow_tracking_uri")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The product database URL, normalised to the psycopg 3 driver for PostgreSQL."""
+        if not self.database_url:
+            return f"sqlite:///{self.data_dir / 'rakuten.db'}"
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{self.data_dir / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifact_root(self) -> Path:
+        return self.data_dir / "mlartifacts"
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.data_dir / "catalog"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()

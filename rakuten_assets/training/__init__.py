@@ -1,0 +1,1 @@
+"""Model pipeline, rebalancing and evaluation: plain functions that know nothing of Dagster."""

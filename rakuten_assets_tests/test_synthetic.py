@@ -1,0 +1,137 @@
+"""Tests of the synthetic catalog generator (shape, class counts, determinism, text realism)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rakuten_assets.categories import CATEGORY_CODES, REAL_CATALOG_ROWS, REAL_CLASS_COUNTS
+from rakuten_assets.data.synthetic import generate_catalog
+
+COLUMNS = ["designation", "description", "productid", "imageid", "prdtypecode"]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> pd.DataFrame:
+    """The full default catalog, generated once for the module (a few seconds)."""
+    return generate_catalog()
+
+
+def test_schema(catalog: pd.DataFrame) -> None:
+    assert list(catalog.columns) == COLUMNS
+    assert len(catalog) == REAL_CATALOG_ROWS
+    pd.testing.assert_index_equal(catalog.index, pd.RangeIndex(REAL_CATALOG_ROWS))
+    for column in ("productid", "imageid", "prdtypecode"):
+        assert catalog[column].dtype == np.int64
+    for column in ("designation", "description"):
+        assert all(isinstance(value, str) for value in catalog[column])
+
+
+def test_exact_real_class_counts_at_default_size(catalog: pd.DataFrame) -> None:
+    assert catalog["prdtypecode"].value_counts().to_dict() == REAL_CLASS_COUNTS
+
+
+def test_rows_are_shuffled(catalog: pd.DataFrame) -> None:
+    # Grouped rows would give ~27 label changes; shuffled ones change almost every row.
+    changes = int((catalog["prdtypecode"].diff() != 0).sum())
+    assert changes > REAL_CATALOG_ROWS // 2
+
+
+@pytest.mark.parametrize("n_rows", [27, 100, 1000, 5000])
+def test_small_catalogs_keep_every_class_and_proportions(n_rows: int) -> None:
+    counts = generate_catalog(n_rows=n_rows, seed=7)["prdtypecode"].value_counts()
+    assert counts.sum() == n_rows
+    assert set(counts.index) == set(CATEGORY_CODES)
+    for code in CATEGORY_CODES:
+        expected = REAL_CLASS_COUNTS[code] * n_rows / REAL_CATALOG_ROWS
+        # Largest remainder: within one row of the quota, except classes lifted to 1 row
+        # (and the few largest classes lending those rows) in tiny catalogs.
+        assert abs(counts[code] - expected) <= (1 if n_rows >= 1000 else 2)
+
+
+@pytest.mark.parametrize("n_rows", [0, 10, 26])
+def test_too_small_catalog_is_rejected(n_rows: int) -> None:
+    with pytest.raises(ValueError, match="at least once"):
+        generate_catalog(n_rows=n_rows)
+
+
+def test_same_seed_same_catalog() -> None:
+    pd.testing.assert_frame_equal(generate_catalog(3000, seed=3), generate_catalog(3000, seed=3))
+
+
+def test_different_seeds_differ() -> None:
+    first, second = generate_catalog(3000, seed=1), generate_catalog(3000, seed=2)
+    assert not first["designation"].equals(second["designation"])
+    assert not first["productid"].equals(second["productid"])
+
+
+def test_default_seed_is_42() -> None:
+    pd.testing.assert_frame_equal(generate_catalog(500), generate_catalog(500, seed=42))
+
+
+def test_about_35_percent_empty_descriptions(catalog: pd.DataFrame) -> None:
+    share = float((catalog["description"] == "").mean())
+    assert share == pytest.approx(0.35, abs=0.03)
+
+
+@pytest.mark.parametrize("tag", ["<p>", "<br />", "<b>", "<li>"])
+def test_descriptions_contain_html_tags(catalog: pd.DataFrame, tag: str) -> None:
+    assert catalog["description"].str.contains(tag, regex=False).mean() > 0.01
+
+
+@pytest.mark.parametrize("entity", ["&amp;", "&eacute;", "&nbsp;", "&#39;", "&agrave;"])
+def test_descriptions_contain_html_entities(catalog: pd.DataFrame, entity: str) -> None:
+    assert catalog["description"].str.contains(entity, regex=False).mean() > 0.005
+
+
+def test_no_empty_designation(catalog: pd.DataFrame) -> None:
+    assert (catalog["designation"].str.strip() != "").all()
+
+
+def test_designation_lengths_are_realistic(catalog: pd.DataFrame) -> None:
+    lengths = catalog["designation"].str.len()
+    assert lengths.max() <= 250
+    assert 20 <= lengths.median() <= 120
+
+
+def test_descriptions_have_a_long_tail(catalog: pd.DataFrame) -> None:
+    lengths = catalog["description"].str.len()
+    assert lengths.max() >= 1500
+    assert lengths[lengths > 0].median() < 500
+
+
+@pytest.mark.parametrize("column", ["productid", "imageid"])
+def test_ids_are_unique_and_positive(catalog: pd.DataFrame, column: str) -> None:
+    ids = catalog[column]
+    assert ids.is_unique
+    assert (ids > 0).all()
+
+
+def test_id_ranges(catalog: pd.DataFrame) -> None:
+    assert catalog["productid"].between(100_000, 4_000_000_000).all()
+    assert catalog["imageid"].between(1_000_000, 1_400_000_000).all()
+
+
+_GERMAN = re.compile(r"\b(Neu|Stück|schwarz|weiß|Spiel|Kinder|Buch)\b|[äöüß]")
+_ENGLISH = re.compile(r"\b(New|for|game|black|white|toy|book|cover|set)\b")
+
+
+@pytest.mark.parametrize(("language", "pattern"), [("de", _GERMAN), ("en", _ENGLISH)])
+def test_some_titles_are_not_french(catalog: pd.DataFrame, language: str, pattern: re.Pattern[str]) -> None:
+    share = float(catalog["designation"].str.contains(pattern).mean())
+    assert 0.005 < share < 0.2, f"{language}: {share:.3f}"
+
+
+def test_every_category_has_distinct_but_overlapping_vocabulary(catalog: pd.DataFrame) -> None:
+    # Not trivially separable: the commonest words of close categories overlap.
+    def top_words(code: int) -> set[str]:
+        titles = catalog.loc[catalog["prdtypecode"] == code, "designation"].str.lower()
+        words = titles.str.findall(r"[a-zà-ÿ]{4,}").explode()
+        return set(words.value_counts().head(60).index)
+
+    assert top_words(10) & top_words(2705)
+    assert top_words(40) & top_words(2462)
+    assert top_words(10) != top_words(2583)
