@@ -46,7 +46,7 @@ def _init(settings: Settings) -> None:
     engine = get_engine(settings.sqlalchemy_url)
     upgrade_schema(engine)
     client = registry.configure(settings.tracking_uri)
-    artifact_root = None if settings.mlflow_tracking_uri else settings.mlflow_artifact_root
+    artifact_root = settings.mlflow_artifact_root if settings.mlflow_is_local else None
     registry.ensure_experiment(client, settings.mlflow_experiment, artifact_root)
     ensure_dagster_home(settings)
 
@@ -105,9 +105,9 @@ def generate_dataset(csv_dir: Path | None) -> None:
         frame = frame.sort_index()
         csv_dir.mkdir(parents=True, exist_ok=True)
         frame[["designation", "description", "productid", "imageid"]].to_csv(
-            csv_dir / "X_train_update.csv"
+            csv_dir / "X_train_update.csv", index_label=""
         )
-        frame[["prdtypecode"]].to_csv(csv_dir / "Y_train_CVw08PX.csv")
+        frame[["prdtypecode"]].to_csv(csv_dir / "Y_train_CVw08PX.csv", index_label="")
         _say(f"wrote {len(frame)} rows to {csv_dir}/X_train_update.csv and Y_train_CVw08PX.csv")
 
 
@@ -327,7 +327,7 @@ def dev(port: int) -> None:
 def mlflow_ui(port: int) -> None:
     """Start the MLflow UI on the tracking store of the settings."""
     settings = _settings()
-    if settings.mlflow_tracking_uri.startswith("http"):
+    if not settings.mlflow_is_local:
         raise click.ClickException(
             f"MLflow is a server already: open {settings.mlflow_tracking_uri}"
         )

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'mlflow.db'}"
 
     @property
+    def mlflow_is_local(self) -> bool:
+        """A local store (SQLite / files): we choose the artifact root, not a server."""
+        return not self.tracking_uri.startswith(("http://", "https://", "databricks"))
+
+    @property
     def mlflow_artifact_root(self) -> Path:
         return self.data_dir / "mlartifacts"
 

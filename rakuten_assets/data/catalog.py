@@ -54,7 +54,7 @@ def normalise_catalog(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     designation = frame["designation"]
     blank = designation.isna() | (designation.astype("string").str.strip() == "")
     if blank.any():
-        rows = list(frame.index[blank][:5])
+        rows = frame.index[blank][:5].tolist()
         raise CatalogError(f"{source}: column 'designation' is empty in rows {rows}")
     out["designation"] = designation.astype(str)
     out["description"] = frame["description"].astype("string").fillna("").astype(str)
@@ -62,12 +62,12 @@ def normalise_catalog(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() | (values != values.round())
         if bad.any():
-            rows = list(frame.index[bad][:5])
+            rows = frame.index[bad][:5].tolist()
             raise CatalogError(
                 f"{source}: column '{column}' must hold integers; bad values in rows {rows}"
             )
         out[column] = values.astype("int64")
-    unknown = sorted(set(out[LABEL_COLUMN].unique()) - set(CATEGORY_CODES))
+    unknown = sorted(set(out[LABEL_COLUMN].unique().tolist()) - set(CATEGORY_CODES))
     if unknown:
         raise CatalogError(
             f"{source}: column 'prdtypecode' has unknown code(s) {unknown[:10]}; "
@@ -75,7 +75,7 @@ def normalise_catalog(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         )
     if out.index.has_duplicates:
         raise CatalogError(
-            f"{source}: duplicated row ids {list(out.index[out.index.duplicated()][:5])}"
+            f"{source}: duplicated row ids {out.index[out.index.duplicated()][:5].tolist()}"
         )
     out.index = out.index.astype("int64")
     out.index.name = "product_row_id"
@@ -93,7 +93,7 @@ def read_challenge_files(x_path: Path, y_path: Path) -> pd.DataFrame:
         only_y = y.index.difference(x.index)
         raise CatalogError(
             f"{x_path} and {y_path} do not have the same row index: {len(x)} vs {len(y)} rows; "
-            f"ids only in X: {list(only_x[:5])}, only in Y: {list(only_y[:5])}"
+            f"ids only in X: {only_x[:5].tolist()}, only in Y: {only_y[:5].tolist()}"
         )
     joined = x.join(y[[LABEL_COLUMN]])
     return normalise_catalog(joined, f"{x_path.name}+{y_path.name}")

@@ -1,6 +1,6 @@
 """Jobs and their schedules."""
 
-from __future__ import annotations
+from typing import Any
 
 import dagster as dg
 
@@ -8,16 +8,22 @@ from rakuten_assets.defs.partitions import weekly_partitions
 
 WEEKLY_JOB = "weekly_ml_pipeline"
 
-weekly_ml_pipeline = dg.define_asset_job(
-    name=WEEKLY_JOB,
-    selection=dg.AssetSelection.assets("product_slice").downstream(),
-    partitions_def=weekly_partitions,
-    description=(
-        "Weekly: load the next catalog slice, train a candidate, score it and Production on "
-        "the golden holdout, and promote it when it passes the gate."
-    ),
-    tags={"pipeline": "weekly"},
-)
+
+def build_weekly_job() -> Any:  # dagster does not export the unresolved job type
+    """A new definition each call: a resolved job keeps the resources it was first bound to."""
+    return dg.define_asset_job(
+        name=WEEKLY_JOB,
+        selection=dg.AssetSelection.assets("product_slice").downstream(),
+        partitions_def=weekly_partitions,
+        description=(
+            "Weekly: load the next catalog slice, train a candidate, score it and Production on "
+            "the golden holdout, and promote it when it passes the gate."
+        ),
+        tags={"pipeline": "weekly"},
+    )
+
+
+weekly_ml_pipeline = build_weekly_job()
 
 #: `5 7 * * 1` in Europe/Paris, derived from the partitions (Mondays 07:05).
 weekly_ml_pipeline_schedule = dg.build_schedule_from_partitioned_job(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_mlflow import mlflow_tracking
+from dagster_mlflow.resources import MlFlow
 from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
@@ -68,19 +69,47 @@ class ModelRegistryResource(dg.ConfigurableResource):
         return f"{self.ui_url.rstrip('/')}/#/models/{self.model_name}/versions/{version}"
 
 
-def mlflow_tracking_resource(settings: Settings) -> Any:
-    """dagster-mlflow's tracking resource: one MLflow run per Dagster run, tagged with its id."""
-    return mlflow_tracking.configured(
-        {
-            "experiment_name": settings.mlflow_experiment,
-            "mlflow_tracking_uri": settings.tracking_uri,
+@dataclass
+class _TrackingContext:
+    """The fields dagster-mlflow's ``MlFlow`` reads from its (legacy) init context."""
+
+    log: Any
+    dagster_run: Any
+    run_id: str
+    resource_config: dict[str, Any]
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """dagster-mlflow's tracking, typed: one MLflow run per Dagster run, tagged with its run id.
+
+    The experiment is created first (with our artifact root for local stores), which the plain
+    ``mlflow_tracking`` resource cannot do.
+    """
+
+    tracking_uri: str
+    experiment_name: str = "rakuten_weekly_training"
+    artifact_root: str | None = None
+
+    def start_run(self, context: dg.AssetExecutionContext) -> MlFlow:
+        """Start (or resume, for this Dagster run) the MLflow run and make it active."""
+        client = registry.configure(self.tracking_uri)
+        root = Path(self.artifact_root) if self.artifact_root else None
+        registry.ensure_experiment(client, self.experiment_name, root)
+        config = {
+            "experiment_name": self.experiment_name,
+            "mlflow_tracking_uri": self.tracking_uri,
+            "parent_run_id": None,
+            "mlflow_run_id": None,
+            "env": {},
+            "env_to_tag": None,
+            "extra_tags": {"dagster_job": context.job_name},
         }
-    )
+        return MlFlow(_TrackingContext(context.log, context.run, context.run_id, config))
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Every resource of the code location, from one settings object."""
-    is_file_store = not settings.mlflow_tracking_uri
+    is_file_store = settings.mlflow_is_local
     return {
         "database": DatabaseResource(url=settings.sqlalchemy_url),
         "catalog": CatalogResource(
@@ -102,6 +131,10 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             ui_url=settings.mlflow_ui_url,
             min_weighted_f1=settings.min_weighted_f1,
         ),
-        "mlflow_tracking": mlflow_tracking_resource(settings),
+        "mlflow_tracking": MlflowTracking(
+            tracking_uri=settings.tracking_uri,
+            experiment_name=settings.mlflow_experiment,
+            artifact_root=str(settings.mlflow_artifact_root) if is_file_store else None,
+        ),
         "io_manager": dg.FilesystemIOManager(base_dir=str(settings.data_dir / "dagster_storage")),
     }

@@ -2,6 +2,7 @@
 
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,12 @@ from rakuten_assets.data.loader import read_loaded, target_pct
 from rakuten_assets.db import data_loads
 from rakuten_assets.defs.ingestion import class_distribution_markdown, product_slice
 from rakuten_assets.defs.partitions import slice_index, weekly_partitions
-from rakuten_assets.defs.resources import CatalogResource, DatabaseResource, ModelRegistryResource
+from rakuten_assets.defs.resources import (
+    CatalogResource,
+    DatabaseResource,
+    MlflowTracking,
+    ModelRegistryResource,
+)
 from rakuten_assets.training.evaluation import Scores, score_model, split_train_validation
 from rakuten_assets.training.model import ModelParams, fit
 
@@ -124,15 +130,15 @@ def candidate_model(
     config: ModelConfig,
     training_set: TrainingSet,
     model_registry: ModelRegistryResource,
-    mlflow_tracking: dg.ResourceParam[Any],
+    mlflow_tracking: MlflowTracking,
 ) -> dg.Output[dict[str, Any]]:
     """This week's candidate: TF-IDF + LogisticRegression trained on the loaded products.
 
     One MLflow run (params, validation metrics, classification report, confusion matrix, git
     sha, data version) and a new version of `rakuten_classifier` in the registry, in Staging.
     """
-    model_registry.experiment_id()  # the experiment exists with our artifact root
     params = config.params()
+    tracking = mlflow_tracking.start_run(context)
     started = time.perf_counter()
     try:
         model = fit(training_set.train, params)
@@ -157,7 +163,7 @@ def candidate_model(
             train_seconds=train_seconds,
         )
     except BaseException:
-        mlflow_tracking.cleanup_on_error()
+        tracking.cleanup_on_error()
         raise
     mlflow.end_run()
     value = {
@@ -259,7 +265,7 @@ def model_evaluation(
     catalog: CatalogResource,
     database: DatabaseResource,
     model_registry: ModelRegistryResource,
-) -> dg.Output[dict[str, Any]]:
+) -> Iterator[dg.Output[dict[str, Any]] | dg.AssetCheckResult]:
     """Candidate and current Production scored on the same frozen golden holdout.
 
     Weighted F1 (the gate metric), macro F1, accuracy and per-class F1 for both, so the
@@ -305,6 +311,15 @@ def model_evaluation(
     comparison = pd.DataFrame(
         {"candidate": candidate.summary(), "production": production.summary() if production else {}}
     )
+    check = dg.AssetCheckResult(
+        check_name=MODEL_QUALITY_CHECK,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "weighted_f1": dg.MetadataValue.float(round(candidate.weighted_f1, 4)),
+            "threshold": dg.MetadataValue.float(threshold),
+        },
+    )
     yield dg.Output(
         evaluation,
         metadata={
@@ -323,15 +338,7 @@ def model_evaluation(
             "mlflow_run": dg.MetadataValue.url(model_registry.run_url(run_id)),
         },
     )
-    yield dg.AssetCheckResult(
-        check_name=MODEL_QUALITY_CHECK,
-        passed=passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "weighted_f1": dg.MetadataValue.float(round(candidate.weighted_f1, 4)),
-            "threshold": dg.MetadataValue.float(threshold),
-        },
-    )
+    yield check
 
 
 @dg.asset(

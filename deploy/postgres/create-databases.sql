@@ -1,0 +1,4 @@
+-- Run once by the postgres image on an empty data volume (/docker-entrypoint-initdb.d).
+-- The product database `rakuten` is created from POSTGRES_DB; Dagster and MLflow get their own.
+CREATE DATABASE dagster;
+CREATE DATABASE mlflow;
