@@ -4,8 +4,8 @@
 Rakuten data these give about 0.78 and 0.82-0.85; the synthetic generator is tuned to keep
 that ordering and gap. Usage::
 
-    python bench/synthetic_separability.py                 # full default catalog (~3-5 min)
-    python bench/synthetic_separability.py --rows 30000    # quicker, for tuning
+    python bench/synthetic_separability.py                 # full catalog (~10 min, 2 cores)
+    python bench/synthetic_separability.py --rows 30000    # ~2.5 min, for tuning
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline, make_union
 # Runnable as a plain script from the repository root without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rakuten_assets.data.synthetic import generate_catalog  # noqa: E402
+from rakuten_assets.data.synthetic import generate_catalog
 
 
 def original_config() -> Pipeline:

@@ -39,28 +39,6 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 # Used only for fields whose `Field(description=...)` is missing in settings.py.
-FALLBACK_DESCRIPTIONS: dict[str, str] = {
-    "mlflow_experiment": "MLflow experiment that receives the weekly training runs.",
-    "registered_model_name": (
-        "MLflow registered model holding every candidate version and the Production one."
-    ),
-    "synthetic_rows": "Rows of the bundled synthetic catalog, used when no real files are set.",
-    "random_seed": (
-        "Seed of the synthetic catalog, the golden holdout, the load order and the "
-        "train/validation split."
-    ),
-    "holdout_fraction": (
-        "Share of the catalog frozen as the golden holdout (never trained on; scores every model)."
-    ),
-    "initial_load_pct": "Percentage of the training pool loaded by the first weekly partition.",
-    "weekly_increment_pct": "Percentage points added by each later weekly partition (capped at 100).",
-    "pipeline_timezone": "Time zone of the weekly partitions and schedules.",
-    "min_weighted_f1": "Promotion gate: minimum weighted F1 on the golden holdout.",
-    "validation_fraction": (
-        "Share of the loaded rows kept for validation, split off before any rebalancing."
-    ),
-}
-
 # What a value may be, where the type alone does not say it.
 ACCEPTED_VALUES: dict[str, str] = {
     "environment": "development | production",
@@ -150,11 +128,11 @@ def _section(title: str) -> str:
 
 
 def _entry(name: str, info: FieldInfo) -> Iterator[str]:
-    description = (info.description or FALLBACK_DESCRIPTIONS.get(name, "")).strip()
+    description = (info.description or "").strip()
     if not description:
         raise ValueError(
             f"Settings.{name} has no description: add `description=` to the field in "
-            "rakuten_assets/settings.py (or to FALLBACK_DESCRIPTIONS in rakuten_assets/envdoc.py)."
+            "rakuten_assets/settings.py."
         )
     accepted = accepted_values(name, info)
     if accepted.rstrip(".") == description.rstrip("."):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,7 +22,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    environment: str = Field("development", description="development | production")
+    environment: Literal["development", "production"] = Field(
+        "development", description="Deployment mode; production refuses placeholder secrets."
+    )
     data_dir: Path = Field(PROJECT_ROOT / "var", description="Root of all local state.")
 
     database_url: str = Field(
@@ -31,30 +34,56 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = Field(
         "", description="MLflow tracking URI; empty = SQLite backend in DATA_DIR."
     )
-    mlflow_experiment: str = "rakuten_weekly_training"
+    mlflow_experiment: str = Field(
+        "rakuten_weekly_training",
+        description="MLflow experiment that receives the weekly training runs.",
+    )
     mlflow_ui_url: str = Field(
         "http://127.0.0.1:5000", description="Base URL used to link runs in Dagster metadata."
     )
-    registered_model_name: str = "rakuten_classifier"
+    registered_model_name: str = Field(
+        "rakuten_classifier",
+        description="MLflow registered model holding every candidate and the Production one.",
+    )
 
     # Catalog source: the real challenge files when both are set, else the synthetic generator.
     catalog_x_path: Path | None = Field(None, description="Path of X_train_update.csv.")
     catalog_y_path: Path | None = Field(None, description="Path of Y_train_CVw08PX.csv.")
-    synthetic_rows: int = Field(84_916, ge=27)
-    random_seed: int = 42
-    holdout_fraction: float = Field(0.10, gt=0.0, lt=0.5)
+    synthetic_rows: int = Field(
+        84_916, ge=27, description="Rows of the synthetic catalog, used when no real files are set."
+    )
+    random_seed: int = Field(
+        42,
+        description="Seed of the synthetic catalog, golden holdout, load order and validation split.",
+    )
+    holdout_fraction: float = Field(
+        0.10, gt=0.0, lt=0.5, description="Share of the catalog frozen as the golden holdout."
+    )
 
     # Incremental loads: 40 % first, then +3 % per weekly partition, capped at 100 %.
-    initial_load_pct: float = Field(40.0, gt=0.0, le=100.0)
-    weekly_increment_pct: float = Field(3.0, gt=0.0, le=100.0)
+    initial_load_pct: float = Field(
+        40.0, gt=0.0, le=100.0, description="Percentage of the pool loaded by the first week."
+    )
+    weekly_increment_pct: float = Field(
+        3.0, gt=0.0, le=100.0, description="Percentage points added by each later week."
+    )
     pipeline_start_date: str = Field(
         "2026-01-05", description="First weekly partition (a Monday, Europe/Paris)."
     )
-    pipeline_timezone: str = "Europe/Paris"
+    pipeline_timezone: str = Field(
+        "Europe/Paris", description="Time zone of the weekly partitions and schedules."
+    )
 
     # Promotion gate.
-    min_weighted_f1: float = Field(0.75, ge=0.0, le=1.0)
-    validation_fraction: float = Field(0.15, gt=0.0, lt=0.5)
+    min_weighted_f1: float = Field(
+        0.75, ge=0.0, le=1.0, description="Promotion gate: minimum weighted F1 on the holdout."
+    )
+    validation_fraction: float = Field(
+        0.15,
+        gt=0.0,
+        lt=0.5,
+        description="Share of loaded rows kept for validation, split off before rebalancing.",
+    )
 
     dagster_url: str = Field("http://127.0.0.1:3000", description="Dagster webserver URL.")
 
