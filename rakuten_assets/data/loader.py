@@ -8,7 +8,6 @@ history and the audit row's completion commit together, or nothing does and the 
 
 from __future__ import annotations
 
-import io
 import math
 import time
 import uuid
@@ -90,15 +89,17 @@ def _now() -> datetime:
 
 
 def _copy_postgres(connection: Connection, frame: pd.DataFrame) -> None:
-    """Bulk insert with COPY (the fast path of PostgreSQL), inside the caller's transaction."""
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False)
+    """Bulk insert with COPY (the fast path of PostgreSQL), inside the caller's transaction.
+
+    Rows go through psycopg's C row encoder (``write_row``), which measured faster than
+    rendering a CSV with pandas first (bench/load.py).
+    """
     columns = ", ".join(frame.columns)
     raw = connection.connection.driver_connection
-    # FORCE_NOT_NULL: an empty description is "", not NULL.
-    sql = f"COPY products ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (description))"
+    sql = f"COPY products ({columns}) FROM STDIN"
     with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
-        copy.write(buffer.getvalue())
+        for row in frame.itertuples(index=False, name=None):
+            copy.write_row(row)
 
 
 def _insert_rows(connection: Connection, frame: pd.DataFrame) -> None:
