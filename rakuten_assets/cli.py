@@ -181,7 +181,7 @@ def _table(frame: pd.DataFrame) -> str:
 def _print_loads(settings: Settings, limit: int = 10) -> None:
     from rakuten_assets.data.loader import load_history
 
-    history = load_history(_engine(settings)).head(limit)
+    history = load_history(_engine(settings)).head(limit).round({"duration_s": 2})
     columns = ["partition_key", "slice_index", "target_pct", "rows_inserted", "rows_total"]
     click.echo(_table(history[[*columns, "status", "duration_s"]]))
 

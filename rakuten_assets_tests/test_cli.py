@@ -1,0 +1,122 @@
+"""`rakuten demo` and the operator verbs, run as a user runs them (subprocesses, real stores)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from sqlalchemy import create_engine, func, select
+
+from rakuten_assets.db import data_loads, model_promotions, product_history, products
+from rakuten_assets_tests.servers import free_port, running
+
+BIN = Path(sys.executable).parent
+SMALL = {"SYNTHETIC_ROWS": "3000", "MIN_WEIGHTED_F1": "0.30"}
+
+
+def rakuten(
+    *args: str, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DAGSTER_HOME"))}
+    return subprocess.run(
+        [str(BIN / "rakuten"), *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _counts(database_url: str) -> dict[str, int]:
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        counts = {
+            table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+            for table in (products, product_history, data_loads, model_promotions)
+        }
+    engine.dispose()
+    return counts
+
+
+def test_demo_runs_twice_without_duplicating_anything(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "var"), **SMALL}
+    first = rakuten("demo", "--weeks", "2", env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    lines = first.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("| week"))
+    for column in ("% loaded", "rows", "candidate F1", "Production F1", "decision", "reason"):
+        assert column in header
+    rows = [line for line in lines if line.startswith("| 2026-")]
+    assert len(rows) == 2
+    assert "|         40 |" in rows[0]
+    assert "|         43 |" in rows[1]
+    assert "promoted" in rows[0]
+    assert "make dev" in first.stdout
+    assert "make mlflow-ui" in first.stdout
+
+    url = f"sqlite:///{tmp_path / 'var' / 'rakuten.db'}"
+    before = _counts(url)
+    second = rakuten("demo", "--weeks", "2", env=env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.stderr.count("already decided, skipped") == 2
+    assert _counts(url) == before
+    runs = list((tmp_path / "var" / "dagster").glob("storage/*"))
+    assert runs, "the demo's runs are recorded in the project's Dagster instance"
+
+    status = rakuten("status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert "Production model: rakuten_classifier v" in status.stdout
+
+
+def test_load_train_and_promote_verbs(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "var"), **SMALL}
+    assert rakuten("init-db", env=env).returncode == 0
+    untrained = rakuten("train-model", env=env)
+    assert untrained.returncode == 1
+    assert "no data loaded yet" in untrained.stderr
+    load = rakuten("load-data", env=env)
+    assert load.returncode == 0, load.stderr[-3000:]
+    assert re.search(r"\| 2026-01-05 +\| +0 \| +40 \| +\d+ \| +\d+ \| completed", load.stdout)
+    train = rakuten("train-model", "--promote", env=env)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert '"candidate_version": 1' in train.stdout
+    assert "promoted" in train.stdout
+    url = f"sqlite:///{tmp_path / 'var' / 'rakuten.db'}"
+    assert _counts(url)["model_promotions"] == 1
+
+
+@pytest.mark.postgres
+def test_the_same_demo_runs_on_postgresql_and_an_mlflow_server(tmp_path: Path, pg_url: str) -> None:
+    port = free_port()
+    server = [
+        str(BIN / "mlflow"), "server",
+        "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow-server.db'}",
+        "--artifacts-destination", str(tmp_path / "server-artifacts"),
+        "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with running(
+        server, health_url=f"http://127.0.0.1:{port}/health", log_path=tmp_path / "mlflow.log"
+    ):
+        tracking = f"http://127.0.0.1:{port}"
+        database_url = pg_url.replace("postgresql+psycopg://", "postgresql://")
+        env = {
+            "DATA_DIR": str(tmp_path / "var"),
+            "DATABASE_URL": database_url,
+            "MLFLOW_TRACKING_URI": tracking,
+            **SMALL,
+        }
+        result = rakuten("demo", "--weeks", "2", env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert len([line for line in result.stdout.splitlines() if line.startswith("| 2026-")]) == 2
+        client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+        production = client.get_model_version_by_alias("rakuten_classifier", "production")
+        assert production.tags["stage"] == "Production"
+        assert not (tmp_path / "var" / "mlflow.db").exists()  # nothing went to the local store
+    counts = _counts(database_url)
+    assert counts["model_promotions"] == 2
+    assert counts["products"] == counts["product_history"] > 0
