@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from rakuten_assets.definitions import defs
 from rakuten_assets.defs.partitions import partition_key_for, slice_index
+from rakuten_assets_tests.servers import free_port, running
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,3 +58,48 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_webserver_shows_the_whole_graph_without_errors(tmp_path: Path) -> None:
+    """What `make dev` serves: the code location loads and every asset and job is listed."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "dagster-webserver"),
+        "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port),
+    ]  # fmt: skip
+    query = """
+    { workspaceOrError { ... on Workspace { locationEntries {
+        name
+        locationOrLoadError { __typename ... on PythonError { message } ... on RepositoryLocation {
+            repositories { jobs { name } schedules { name cronSchedule executionTimezone }
+                           assetNodes { assetKey { path } groupName } } } }
+    } } } }
+    """
+    env = {"DAGSTER_HOME": str(tmp_path)}
+    with running(
+        command,
+        health_url=f"http://127.0.0.1:{port}/server_info",
+        log_path=tmp_path / "webserver.log",
+        env=env,
+        timeout=180,
+    ):
+        response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=60)
+    entries = response.json()["data"]["workspaceOrError"]["locationEntries"]
+    [location] = [e["locationOrLoadError"] for e in entries]
+    assert location["__typename"] == "RepositoryLocation", location
+    [repository] = location["repositories"]
+    assets = {tuple(n["assetKey"]["path"]): n["groupName"] for n in repository["assetNodes"]}
+    assert assets == {
+        ("product_catalog",): "ingestion",
+        ("product_slice",): "ingestion",
+        ("training_set",): "training",
+        ("candidate_model",): "training",
+        ("model_evaluation",): "training",
+        ("model_promotion",): "training",
+    }
+    assert "weekly_ml_pipeline" in {job["name"] for job in repository["jobs"]}
+    [schedule] = repository["schedules"]
+    assert (schedule["cronSchedule"], schedule["executionTimezone"]) == (
+        "5 7 * * 1",
+        "Europe/Paris",
+    )
