@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ def _init(settings: Settings) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Operate the Rakuten product-classification platform."""
+    # dagster-mlflow is marked beta; we pin it, so its notice is noise on every command.
+    warnings.filterwarnings("ignore", message=r".* is currently in beta")
 
 
 @main.command("init-db")
@@ -220,6 +223,10 @@ def status() -> None:
     _print_decisions(settings)
 
 
+def _scores(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values).map(lambda v: f"{v:.4f}" if pd.notna(v) else "-")
+
+
 def weekly_summary(settings: Settings, partition_keys: list[str]) -> pd.DataFrame:
     """One row per week: % loaded, rows, candidate / Production F1, decision and reason."""
     from rakuten_assets.db import data_loads, model_promotions
@@ -249,8 +256,8 @@ def weekly_summary(settings: Settings, partition_keys: list[str]) -> pd.DataFram
             "candidate": table["candidate_version"].map(
                 lambda v: f"v{int(v)}" if pd.notna(v) else "-"
             ),
-            "candidate F1": pd.to_numeric(table["candidate_weighted_f1"]).round(4),
-            "Production F1": pd.to_numeric(table["production_weighted_f1"]).round(4),
+            "candidate F1": _scores(table["candidate_weighted_f1"]),
+            "Production F1": _scores(table["production_weighted_f1"]),
             "decision": table["decision"].fillna("-"),
             "reason": table["reason"].fillna("-"),
         }
@@ -290,7 +297,7 @@ def demo(weeks: int) -> None:
             continue
         _say(f"week {number}/{weeks} ({key}): load slice -> train -> evaluate -> promote")
         t0 = time.perf_counter()
-        result = run_weekly_job(defs, key, settings=settings, log_level="CRITICAL")
+        result = run_weekly_job(defs, key, settings=settings, log_level="CRITICAL", progress=_say)
         outcome = "succeeded" if result.success else "FAILED"
         _say(
             f"week {number}/{weeks}: Dagster run {result.run_id} {outcome} in {time.perf_counter() - t0:.0f} s"

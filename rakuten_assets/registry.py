@@ -9,6 +9,7 @@ never to a version that was rejected.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -143,6 +144,8 @@ def log_candidate(
     mlflow.log_figure(figure, "validation/confusion_matrix.png")
     example = input_example[list(INPUT_COLUMNS)].head(3).reset_index(drop=True)
     signature = infer_signature(example, model.predict(example))
+    # The cloudpickle choice is deliberate (see below); its generic warning is noise in every run.
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     info = mlflow.sklearn.log_model(
         model,
         name="model",

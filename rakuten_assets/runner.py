@@ -7,7 +7,9 @@ recorded in the instance under ``DAGSTER_HOME``, so `make dev` shows them afterw
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +73,72 @@ def materialize(
     )
 
 
+_STEP_EVENTS = {
+    dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+}
+
+
+def _report_steps(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    started: dict[str, float],
+    seen: int,
+    progress: Callable[[str], None],
+) -> int:
+    """Report finished steps of ``run_id`` (after the first ``seen`` events); new event count."""
+    records = instance.all_logs(run_id, of_type=_STEP_EVENTS)
+    for record in records[seen:]:
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[event.step_key] = record.timestamp
+            continue
+        outcome = "done" if event.event_type == dg.DagsterEventType.STEP_SUCCESS else "FAILED"
+        seconds = record.timestamp - started.get(event.step_key, record.timestamp)
+        progress(f"  {event.step_key:<18} {outcome} in {seconds:.1f} s")
+    return len(records)
+
+
 def run_weekly_job(
-    defs: dg.Definitions, partition_key: str, *, settings: Settings, log_level: str = "INFO"
+    defs: dg.Definitions,
+    partition_key: str,
+    *,
+    settings: Settings,
+    log_level: str = "INFO",
+    progress: Callable[[str], None] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Execute the `weekly_ml_pipeline` job for one weekly partition."""
+    """Execute the `weekly_ml_pipeline` job for one weekly partition, reporting step progress."""
     job = defs.resolve_job_def("weekly_ml_pipeline")
-    return job.execute_in_process(
-        partition_key=partition_key,
-        instance=instance(settings),
-        run_config=_run_config(log_level),
-        raise_on_error=False,
-        tags={"launched_by": "rakuten-cli"},
-    )
+    dagster = instance(settings)
+    run_id = str(uuid.uuid4())
+    outcome: list[dg.ExecuteInProcessResult] = []
+    errors: list[BaseException] = []
+
+    def execute() -> None:
+        try:
+            outcome.append(
+                job.execute_in_process(
+                    partition_key=partition_key,
+                    instance=dagster,
+                    run_config=_run_config(log_level),
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags={"launched_by": "rakuten-cli"},
+                )
+            )
+        except BaseException as exc:  # re-raised in the caller's thread below
+            errors.append(exc)
+
+    worker = threading.Thread(target=execute, name=f"weekly-{partition_key}")
+    worker.start()
+    seen, started = 0, dict[str, float]()
+    while worker.is_alive():
+        worker.join(timeout=1.0)
+        if progress is not None:
+            seen = _report_steps(dagster, run_id, started, seen, progress)
+    if errors:
+        raise errors[0]
+    return outcome[0]
