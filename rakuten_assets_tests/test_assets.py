@@ -181,3 +181,33 @@ def test_changing_the_catalog_after_loading_is_refused(
         dg.materialize(
             ASSETS, selection=["product_catalog"], instance=instance, resources=changed.resources
         )
+
+
+@pytest.mark.parametrize(
+    ("x_text", "message"),
+    [
+        (",designation,productid,imageid\n0,a,1,2\n", r"missing column\(s\) \['description'\]"),
+        (",designation,description,productid,imageid\n0,a,,1,2\n", r"unknown code\(s\) \[11\]"),
+        ("", "is empty"),
+    ],
+)
+def test_bad_catalog_files_fail_clearly_and_write_nothing(
+    tmp_path: Path, instance: dg.DagsterInstance, x_text: str, message: str
+) -> None:
+    x_path, y_path = tmp_path / "X_train_update.csv", tmp_path / "Y_train_CVw08PX.csv"
+    x_path.write_text(x_text)
+    y_path.write_text(",prdtypecode\n0,11\n")
+    settings = _settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        catalog_x_path=x_path,
+        catalog_y_path=y_path,
+    )
+    defs = _defs(settings)
+    with pytest.raises(Exception, match=message):
+        dg.materialize(
+            ASSETS, selection=["product_catalog"], instance=instance, resources=defs.resources
+        )
+    assert not (settings.catalog_dir / "manifest.json").exists()
+    with get_engine(settings.sqlalchemy_url).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(products)).scalar_one() == 0
