@@ -52,7 +52,20 @@ def _init(settings: Settings) -> None:
     ensure_dagster_home(settings)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns the errors an operator can fix into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from rakuten_assets.data.catalog import CatalogError
+        from rakuten_assets.db import SchemaMissingError
+
+        try:
+            return super().invoke(ctx)
+        except (CatalogError, SchemaMissingError, LookupError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Operate the Rakuten product-classification platform."""
     # dagster-mlflow is marked beta; we pin it, so its notice is noise on every command.
@@ -206,10 +219,7 @@ def status() -> None:
 
     settings = _settings()
     engine = _engine(settings)
-    try:
-        require_schema(engine)
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    require_schema(engine)
     click.echo("Loads (newest first):")
     _print_loads(settings)
     client = registry.configure(settings.tracking_uri)

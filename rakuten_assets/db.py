@@ -157,10 +157,14 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+class SchemaMissingError(RuntimeError):
+    """The product database has not been initialised."""
+
+
 def require_schema(engine: Engine) -> None:
     """Raise a clear error when the database has not been initialised."""
     if "data_loads" not in inspect(engine).get_table_names():
-        raise RuntimeError(
+        raise SchemaMissingError(
             f"the product database at {engine.url.render_as_string(hide_password=True)} has no "
             "schema; run `rakuten init-db` (or `make init-db`) first"
         )

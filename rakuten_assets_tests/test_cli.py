@@ -120,3 +120,59 @@ def test_the_same_demo_runs_on_postgresql_and_an_mlflow_server(tmp_path: Path, p
     counts = _counts(database_url)
     assert counts["model_promotions"] == 2
     assert counts["products"] == counts["product_history"] > 0
+
+
+def test_trigger_pipeline_launches_a_run_on_the_webserver(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        "DATA_DIR": str(tmp_path / "var"),
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+        "DAGSTER_URL": f"http://127.0.0.1:{port}",
+        **SMALL,
+    }
+    uninitialised = rakuten("trigger-pipeline", env=env)
+    assert uninitialised.returncode == 1
+    assert "has no schema; run `rakuten init-db`" in uninitialised.stderr
+    assert "Traceback" not in uninitialised.stderr
+
+    assert rakuten("generate-dataset", env=env).returncode == 0
+    down = rakuten("trigger-pipeline", env=env)
+    assert down.returncode == 1
+    assert "Is the Dagster webserver running" in down.stderr
+    command = [
+        str(BIN / "dagster-webserver"), "-w", str(Path(__file__).parents[1] / "workspace.yaml"),
+        "-h", "127.0.0.1", "-p", str(port),
+    ]  # fmt: skip
+    with running(
+        command,
+        health_url=f"http://127.0.0.1:{port}/server_info",
+        log_path=tmp_path / "webserver.log",
+        env=env,
+        timeout=180,
+    ):
+        launched = rakuten("trigger-pipeline", env=env)
+        assert launched.returncode == 0, launched.stderr[-3000:]
+        run_id = re.search(
+            r"launched run ([0-9a-f-]{36}) for partition 2026-01-05", launched.stderr
+        )
+        assert run_id, launched.stderr
+        status = _wait_for_run(f"http://127.0.0.1:{port}/graphql", run_id.group(1))
+    assert status == "SUCCESS", (tmp_path / "webserver.log").read_text()[-3000:]
+    counts = _counts(f"sqlite:///{tmp_path / 'var' / 'rakuten.db'}")
+    assert counts["model_promotions"] == 1
+
+
+def _wait_for_run(graphql: str, run_id: str, timeout: float = 300) -> str:
+    import time
+
+    import httpx
+
+    query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = httpx.post(graphql, json={"query": query, "variables": {"id": run_id}}, timeout=30)
+        status = str(answer.json()["data"]["runOrError"].get("status"))
+        if status in {"SUCCESS", "FAILURE", "CANCELED"}:
+            return status
+        time.sleep(1)
+    return "TIMEOUT"
