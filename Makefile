@@ -5,7 +5,7 @@ RAKUTEN := $(VENV)/bin/rakuten
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint format init-db load-data status generate-dataset train-model \
-        train-model-promote trigger-pipeline dev mlflow-ui evaluate bench clean
+        train-model-promote trigger-pipeline serve dev mlflow-ui evaluate bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -48,6 +48,9 @@ train-model-promote: $(STAMP)
 
 trigger-pipeline: $(STAMP)
 	$(RAKUTEN) trigger-pipeline
+
+serve: $(STAMP)
+	$(RAKUTEN) serve
 
 dev: $(STAMP)
 	$(RAKUTEN) dev

@@ -362,27 +362,54 @@ def mlflow_ui(port: int) -> None:
 @click.option("--partition", help="Weekly partition key (default: the next week to load).")
 def trigger_pipeline(partition: str | None) -> None:
     """Launch `weekly_ml_pipeline` on the running Dagster webserver (DAGSTER_URL)."""
-    from urllib.parse import urlparse
-
-    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
-
     from rakuten_assets.data.loader import next_slice_index
     from rakuten_assets.defs.partitions import partition_key_for
+    from rakuten_assets.launcher import DagsterUnavailableError, launch_weekly_run
 
     settings = _settings()
     key = partition or partition_key_for(next_slice_index(_engine(settings)))
-    url = urlparse(settings.dagster_url)
-    client = DagsterGraphQLClient(url.hostname or "127.0.0.1", port_number=url.port)
     try:
-        run_id = client.submit_job_execution(
-            "weekly_ml_pipeline", tags={"dagster/partition": key, "launched_by": "rakuten-cli"}
-        )
-    except (DagsterGraphQLClientError, ConnectionError) as exc:
-        raise click.ClickException(
-            f"could not launch weekly_ml_pipeline on {settings.dagster_url}: {exc}. "
-            "Is the Dagster webserver running (`make dev`)?"
-        ) from exc
+        run_id = launch_weekly_run(settings.dagster_url, key, launched_by="rakuten-cli")
+    except DagsterUnavailableError as exc:
+        raise click.ClickException(str(exc)) from exc
     _say(f"launched run {run_id} for partition {key}: {settings.dagster_url}/runs/{run_id}")
+
+
+@main.command("serve")
+@click.option("--host", help="Interface to bind (default: API_HOST).")
+@click.option("--port", type=int, help="Port (default: API_PORT, 8000).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the Production model over HTTP (the FastAPI app under uvicorn)."""
+    from sqlalchemy.exc import OperationalError
+
+    from rakuten_assets.db import upgrade_schema
+
+    settings = _settings()
+    # The schema (prediction_log) is migrated once here, not by each of several workers. Only
+    # the database: the API must start (from its last good model copy) while MLflow is down.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade_schema(_engine(settings))
+    except OperationalError as exc:
+        _say(f"database unreachable, predictions are spooled until it is back: {exc.orig}")
+    env = dict(os.environ)
+    if workers > 1 and settings.prometheus_multiproc_dir is None:
+        # prometheus-client aggregates the workers' metrics through files in this directory;
+        # it must be empty at start, or old workers' counters would be added in.
+        metrics_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    uvicorn = shutil.which("uvicorn", path=str(Path(sys.executable).parent)) or "uvicorn"
+    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    command = [
+        uvicorn, "serving.app:create_app", "--factory",
+        "--host", bind_host, "--port", str(bind_port), "--workers", str(workers),
+        "--no-server-header",
+    ]  # fmt: skip
+    _say(f"prediction API on http://{bind_host}:{bind_port} (docs at /docs)")
+    os.execvpe(uvicorn, command, env)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Engine,
@@ -110,6 +112,45 @@ model_promotions = Table(
     Column("mlflow_run_id", String(64)),
     Column("actor", String(128), nullable=False),
     Index(None, "model_name", "decided_at"),
+)
+
+#: One row per prediction served by the API (written off the request path; see serving/).
+#: ``prediction_id`` is the primary key so that replaying the API's spool file is idempotent.
+prediction_log = Table(
+    "prediction_log",
+    metadata,
+    Column("prediction_id", String(36), primary_key=True),
+    Column("predicted_at", DateTime(timezone=True), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("text_length", Integer, nullable=False),
+    Column("word_count", Integer, nullable=False),
+    Column("has_description", Boolean, nullable=False),
+    Column("predicted_code", Integer, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("top_k", JSON, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("productid", BigInteger),
+    Column("imageid", BigInteger),
+    Index(None, "predicted_at"),
+    Index(None, "model_version", "predicted_at"),
+)
+
+#: Operator actions taken through the API's control endpoints (retrain, rollback).
+api_actions = Table(
+    "api_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("target_version", Integer),
+    Column("previous_version", Integer),
+    Column("dagster_run_id", String(64)),
+    Column("partition_key", String(32)),
+    Column("detail", Text),
+    Index(None, "requested_at"),
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -36,9 +36,27 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("mlflow_experiment", "registered_model_name", "validation_fraction", "min_weighted_f1"),
     ),
     ("Services", ("environment", "mlflow_ui_url", "dagster_url")),
+    (
+        "Prediction API",
+        (
+            "api_host",
+            "api_port",
+            "api_admin_token",
+            "api_client_token",
+            "api_model_poll_seconds",
+            "api_registry_timeout_seconds",
+            "api_max_batch_items",
+            "api_max_body_bytes",
+            "api_max_field_chars",
+            "api_microbatch_max_size",
+            "api_microbatch_max_wait_ms",
+            "api_log_queue_size",
+            "api_log_batch_size",
+            "api_log_flush_seconds",
+        ),
+    ),
 )
 
-# Used only for fields whose `Field(description=...)` is missing in settings.py.
 # What a value may be, where the type alone does not say it.
 ACCEPTED_VALUES: dict[str, str] = {
     "environment": "development | production",

@@ -219,8 +219,9 @@ def decide(candidate_f1: float, production_f1: float | None, threshold: float) -
 def set_production(client: MlflowClient, model_name: str, version: int) -> int | None:
     """Move the alias to ``version``; the previous Production becomes Archived. Returns it."""
     previous = production_version(client, model_name)
-    client.set_registered_model_alias(model_name, PRODUCTION_ALIAS, str(version))
+    # Tag first: whoever follows the alias finds a version already tagged Production.
     client.set_model_version_tag(model_name, str(version), STAGE_TAG, Stage.PRODUCTION)
+    client.set_registered_model_alias(model_name, PRODUCTION_ALIAS, str(version))
     if previous is not None and int(previous.version) != version:
         client.set_model_version_tag(model_name, previous.version, STAGE_TAG, Stage.ARCHIVED)
         return int(previous.version)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -87,10 +87,69 @@ class Settings(BaseSettings):
 
     dagster_url: str = Field("http://127.0.0.1:3000", description="Dagster webserver URL.")
 
+    # Prediction API (serving/).
+    api_host: str = Field("127.0.0.1", description="Interface `rakuten serve` binds the API to.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of the prediction API.")
+    api_admin_token: SecretStr | None = Field(
+        None,
+        description="Bearer token of the API's control endpoints (retrain, rollback); "
+        "required outside development, at least 16 characters.",
+    )
+    api_client_token: SecretStr | None = Field(
+        None, description="Bearer token required by /predict when set; empty = open predictions."
+    )
+    api_model_poll_seconds: float = Field(
+        10.0, gt=0.0, description="How often the API checks the registry for a new Production."
+    )
+    api_registry_timeout_seconds: float = Field(
+        5.0, gt=0.0, description="Timeout of one MLflow registry request made by the API."
+    )
+    api_max_batch_items: int = Field(
+        1_000, ge=1, description="Maximum number of items of one /predict/batch call."
+    )
+    api_max_body_bytes: int = Field(
+        1_048_576, ge=1_024, description="Largest request body the API accepts (413 above)."
+    )
+    api_max_field_chars: int = Field(
+        20_000, ge=100, description="Longest designation or description accepted (413 above)."
+    )
+    api_microbatch_max_size: int = Field(
+        64, ge=1, description="Most single predictions the API scores in one model call."
+    )
+    api_microbatch_max_wait_ms: float = Field(
+        1.0,
+        ge=0.0,
+        description="How long a single prediction may wait for others to share its model call.",
+    )
+    api_log_queue_size: int = Field(
+        100_000,
+        ge=1,
+        description="Prediction-log records held in memory before they go to the spool file.",
+    )
+    api_log_batch_size: int = Field(
+        1_000, ge=1, description="Most prediction-log rows written in one database insert."
+    )
+    api_log_flush_seconds: float = Field(
+        0.5, gt=0.0, description="Longest time a prediction-log record waits before its insert."
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        None,
+        description="Directory of prometheus-client's multiprocess mode, for several API "
+        "workers (read by prometheus-client itself; `rakuten serve --workers N` sets it).",
+    )
+
     @field_validator("database_url", "mlflow_tracking_uri")
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("api_admin_token", "api_client_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, value: object) -> object:
+        # `API_ADMIN_TOKEN=` (as in a copied .env.example) means "not set", not "the empty token".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,0 +1,170 @@
+"""The prediction log survives its database going away in the middle of traffic.
+
+The log goes to a private PostgreSQL instance that the test creates (initdb) and then stops and
+starts (pg_ctl) while clients predict. initdb/pg_ctl refuse to run as root, hence `runuser`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from rakuten_assets.data.catalog import SplitCatalog
+from rakuten_assets.db import get_engine, upgrade_schema
+from rakuten_assets_tests.servers import free_port
+from rakuten_assets_tests.test_serving_support import (
+    api_env,
+    api_server,
+    build_registry,
+    logged_ids,
+)
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
+
+
+class PrivatePostgres:
+    def __init__(self, port: int) -> None:
+        # Under /tmp (not pytest's 0700 tmp dir): the postgres user must reach its data dir.
+        self.dir = Path(tempfile.mkdtemp(prefix="rakuten-pg-", dir="/tmp"))
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.port = port
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    def _as_postgres(self, *args: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=120
+        )
+
+    def init(self) -> None:
+        assert PG_BIN is not None
+        self._as_postgres(
+            str(PG_BIN / "initdb"), "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres"
+        )
+
+    def start(self) -> None:
+        assert PG_BIN is not None
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-o", options,
+            "-l", str(self.dir / "postgres.log"), "-w", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        assert PG_BIN is not None
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"
+        )
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def private_pg() -> Iterator[PrivatePostgres]:
+    if PG_BIN is None or shutil.which("runuser") is None:
+        pytest.fail("initdb/pg_ctl (/usr/lib/postgresql/*/bin) and runuser are needed here")
+    pg = PrivatePostgres(free_port())
+    pg.init()
+    pg.start()
+    try:
+        yield pg
+    finally:
+        get_engine.cache_clear()
+        pg.remove()
+
+
+class Traffic:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.ok_ids: list[str] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(3)]
+
+    def _run(self, index: int) -> None:
+        with httpx.Client(timeout=30) as client:
+            n = 0
+            while not self._stop.is_set():
+                n += 1
+                if n % 10 == 0:
+                    items = [{"designation": f"lot {index}-{n}-{k}"} for k in range(5)]
+                    answer = client.post(f"{self.url}/predict/batch", json={"items": items})
+                    ids = [p["prediction_id"] for p in answer.json().get("predictions", [])]
+                else:
+                    answer = client.post(f"{self.url}/predict", json={"designation": f"a {n}"})
+                    ids = [answer.json().get("prediction_id")]
+                if answer.status_code == 200:
+                    self.ok_ids.extend(ids)
+                else:
+                    self.failures.append(f"{answer.status_code} {answer.text[:200]}")
+
+    def wait_for(self, more: int, timeout: float = 120) -> None:
+        target = len(self.ok_ids) + more
+        deadline = time.monotonic() + timeout
+        while len(self.ok_ids) < target:
+            assert time.monotonic() < deadline, f"traffic stalled at {len(self.ok_ids)}"
+            time.sleep(0.05)
+
+    def __enter__(self) -> Traffic:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def _metric(url: str, name: str) -> float:
+    families = text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
+    return sum(
+        s.value for f in families if f.name == name for s in f.samples if s.name.endswith("_total")
+    )
+
+
+@pytest.mark.postgres
+def test_database_outage_mid_traffic_loses_and_duplicates_nothing(
+    tmp_path: Path, small_split: SplitCatalog, private_pg: PrivatePostgres
+) -> None:
+    reg = build_registry(tmp_path / "registry", small_split, versions=1)
+    sqlalchemy_url = private_pg.url.replace("postgresql://", "postgresql+psycopg://")
+    upgrade_schema(get_engine(sqlalchemy_url))
+    env = api_env(tmp_path / "var", reg.tracking_uri, private_pg.url)
+    with api_server(env, tmp_path / "api.log") as (url, _pid):
+        with Traffic(url) as traffic:
+            traffic.wait_for(200)
+            private_pg.stop()
+            traffic.wait_for(300)  # predictions go on while the database is down
+            ready = httpx.get(f"{url}/ready").json()
+            assert ready["database"]["ok"] is False
+            assert ready["prediction_log"]["spool_bytes"] > 0
+            private_pg.start()
+            traffic.wait_for(300)
+        assert traffic.failures == []
+        assert _metric(url, "rakuten_prediction_log_spooled") > 0
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{url}/ready").json()["prediction_log"]["spool_bytes"] > 0:
+            assert time.monotonic() < deadline, "the spool was not replayed"
+            time.sleep(0.2)
+        assert _metric(url, "rakuten_prediction_log_replayed") > 0
+    # The API stopped gracefully: its queue is flushed, every answer has exactly one row.
+    stored = logged_ids(sqlalchemy_url)
+    assert len(stored) == len(set(stored))
+    assert set(stored) == set(traffic.ok_ids)
+    assert len(stored) == len(traffic.ok_ids)
+    with psycopg.connect(private_pg.url) as conn:
+        assert conn.execute("SELECT count(*) FROM prediction_log").fetchone() == (len(stored),)

@@ -1,0 +1,120 @@
+"""The prediction API: ``uvicorn serving.app:create_app --factory``.
+
+The lifespan loads the Production model (or the last good local copy), starts the registry
+watcher, the micro-batcher and the prediction logger, and on shutdown stops them in the order
+that loses nothing: no new predictions, then the log queue is flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from rakuten_assets.db import get_engine
+from rakuten_assets.settings import Settings, get_settings
+from serving import metrics
+from serving.batching import MicroBatcher
+from serving.config import check_secrets, configure_logging, configure_mlflow_client
+from serving.limits import BodySizeLimitMiddleware
+from serving.model_store import ModelStore
+from serving.prediction_log import PredictionLogger
+from serving.routers import control, health, predict
+from serving.state import ServingState
+
+log = logging.getLogger("serving")
+
+DESCRIPTION = """\
+Classifies Rakuten France listings into one of 27 product types with the current **Production**
+model of the MLflow registry (`rakuten_classifier@production`), hot-swapped when it changes.
+Every prediction is logged for drift monitoring. Control endpoints (`/api/...`) need the admin
+bearer token; `/predict` needs the client token when `API_CLIENT_TOKEN` is set.
+"""
+
+
+def _build_state(settings: Settings) -> ServingState:
+    store = ModelStore(settings)
+    engine = get_engine(settings.sqlalchemy_url)
+    logger = PredictionLogger(
+        engine,
+        settings.data_dir / "serving" / "spool",
+        queue_size=settings.api_log_queue_size,
+        batch_size=settings.api_log_batch_size,
+        flush_seconds=settings.api_log_flush_seconds,
+    )
+    batcher = MicroBatcher(
+        store,
+        max_size=settings.api_microbatch_max_size,
+        max_wait_seconds=settings.api_microbatch_max_wait_ms / 1000,
+    )
+    return ServingState(
+        settings=settings, engine=engine, store=store, batcher=batcher, prediction_log=logger
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The FastAPI application, configured from the shared settings object."""
+    settings = settings or get_settings()
+    configure_logging()
+    check_secrets(settings)
+    configure_mlflow_client(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = _build_state(settings)
+        metrics.MODEL_VERSION.set(0)
+        # Loading may download and unpickle a model: keep the event loop free meanwhile.
+        await asyncio.to_thread(state.store.load_initial)
+        state.prediction_log.start()
+        await state.batcher.start()
+        state.store.start_watcher()
+        app.state.serving = state
+        try:
+            yield
+        finally:
+            await state.batcher.stop()
+            state.store.stop_watcher()
+            await asyncio.to_thread(state.prediction_log.stop)
+            metrics.mark_process_dead(os.getpid())
+
+    app = FastAPI(
+        title="Rakuten product classifier",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "predict", "description": "Classify listings."},
+            {"name": "health", "description": "Liveness, readiness, model, metrics."},
+            {"name": "control", "description": "Retrain and rollback (admin token)."},
+        ],
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.ERRORS.labels("validation").inc()
+        return JSONResponse(
+            {"detail": jsonable_encoder(exc.errors())},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        metrics.ERRORS.labels("internal").inc()
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error: {type(exc).__name__}"},
+            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    app.include_router(predict.router)
+    app.include_router(health.router)
+    app.include_router(control.router)
+    return app

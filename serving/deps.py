@@ -1,0 +1,54 @@
+"""Dependencies of the routers: the shared state and the bearer-token checks."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
+
+from serving import metrics
+from serving.state import ServingState
+
+
+def get_state(request: Request) -> ServingState:
+    state: ServingState = request.app.state.serving
+    return state
+
+
+StateDep = Annotated[ServingState, Depends(get_state)]
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`")
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _check(credentials: HTTPAuthorizationCredentials | None, expected: SecretStr | None) -> None:
+    if credentials is None:
+        metrics.ERRORS.labels("unauthenticated").inc()
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing bearer token (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    # Compare bytes in constant time; with no token configured nothing can match.
+    given = credentials.credentials.encode()
+    wanted = expected.get_secret_value().encode() if expected is not None else None
+    if wanted is None or not secrets.compare_digest(given, wanted):
+        metrics.ERRORS.labels("forbidden").inc()
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="invalid token for this endpoint")
+
+
+def require_admin(state: StateDep, credentials: CredentialsDep) -> None:
+    _check(credentials, state.settings.api_admin_token)
+
+
+def require_client(state: StateDep, credentials: CredentialsDep) -> None:
+    """Predictions are open unless API_CLIENT_TOKEN is set."""
+    if state.settings.api_client_token is not None:
+        _check(credentials, state.settings.api_client_token)
+
+
+AdminDep = Depends(require_admin)
+ClientDep = Depends(require_client)

@@ -1,0 +1,152 @@
+"""`POST /predict` and `POST /predict/batch`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Response, status
+from fastapi.exceptions import RequestValidationError
+
+from rakuten_assets.categories import CATEGORY_LABELS
+from serving import metrics
+from serving.batching import NoModelError
+from serving.deps import ClientDep, StateDep
+from serving.model_store import LoadedModel
+from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem, RankedClass
+from serving.state import ServingState
+
+router = APIRouter(prefix="/predict", tags=["predict"], dependencies=[ClientDep])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "API_CLIENT_TOKEN is set and no bearer token was sent."},
+    403: {"description": "Wrong client token."},
+    413: {"description": "Body over API_MAX_BODY_BYTES or a text field over API_MAX_FIELD_CHARS."},
+    422: {"description": "Invalid input; `detail[].loc` names the field."},
+    503: {"description": "No model loaded yet; retry after `Retry-After` seconds."},
+}
+
+
+def _check_lengths(item: PredictItem, limit: int, where: str) -> None:
+    for name in ("designation", "description"):
+        value = getattr(item, name)
+        if value is not None and len(value) > limit:
+            metrics.ERRORS.labels("field_too_long").inc()
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                detail=f"{where}{name} has {len(value)} characters; the limit is {limit}",
+            )
+
+
+def _prediction(model: LoadedModel, probabilities: np.ndarray, top_k: int) -> Prediction:
+    classes = model.classes
+    order = np.argsort(-probabilities, kind="stable")[:top_k]
+    ranked = [
+        RankedClass(
+            prdtypecode=int(classes[i]),
+            label=CATEGORY_LABELS.get(int(classes[i]), str(classes[i])),
+            probability=round(float(probabilities[i]), 6),
+        )
+        for i in order
+    ]
+    best = ranked[0]
+    return Prediction(
+        prediction_id=str(uuid.uuid4()),
+        prdtypecode=best.prdtypecode,
+        label=best.label,
+        confidence=best.probability,
+        top_k=ranked,
+        model_version=model.version,
+    )
+
+
+def _record(state: ServingState, item: PredictItem, prediction: Prediction, latency: float) -> None:
+    text = item.designation + (" " + item.description if item.description else "")
+    state.prediction_log.log(
+        {
+            "prediction_id": prediction.prediction_id,
+            "predicted_at": datetime.now(UTC).isoformat(),
+            "model_version": prediction.model_version,
+            "text_length": len(text),
+            "word_count": len(text.split()),
+            "has_description": bool(item.description and item.description.strip()),
+            "predicted_code": prediction.prdtypecode,
+            "confidence": prediction.confidence,
+            "top_k": [[r.prdtypecode, r.probability] for r in prediction.top_k],
+            "latency_ms": round(latency * 1000, 3),
+            "productid": item.productid,
+            "imageid": item.imageid,
+        }
+    )
+    metrics.PREDICTIONS.labels(str(prediction.prdtypecode)).inc()
+    metrics.CONFIDENCE.observe(prediction.confidence)
+    metrics.TEXT_LENGTH.observe(len(text))
+
+
+def _no_model(state: ServingState) -> HTTPException:
+    metrics.ERRORS.labels("no_model").inc()
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail="no model loaded yet: nothing in Production and no local copy",
+        headers={"Retry-After": str(round(state.settings.api_model_poll_seconds))},
+    )
+
+
+@router.post("", summary="Classify one listing", response_model=Prediction, responses=_ERRORS)
+async def predict(item: PredictItem, state: StateDep, response: Response) -> Prediction:
+    started = time.perf_counter()
+    _check_lengths(item, state.settings.api_max_field_chars, "")
+    try:
+        model, probabilities = await state.batcher.predict(item.designation, item.description)
+    except NoModelError:
+        raise _no_model(state) from None
+    prediction = _prediction(model, probabilities, item.top_k)
+    latency = time.perf_counter() - started
+    _record(state, item, prediction, latency)
+    metrics.LATENCY.labels("predict").observe(latency)
+    response.headers["X-Model-Version"] = str(model.version)
+    return prediction
+
+
+@router.post(
+    "/batch",
+    summary="Classify up to API_MAX_BATCH_ITEMS listings in one call",
+    response_model=BatchPrediction,
+    responses=_ERRORS,
+)
+async def predict_batch(body: BatchRequest, state: StateDep, response: Response) -> BatchPrediction:
+    started = time.perf_counter()
+    limit = state.settings.api_max_batch_items
+    if len(body.items) > limit:
+        metrics.ERRORS.labels("validation").inc()
+        raise RequestValidationError(
+            [
+                {
+                    "type": "too_long",
+                    "loc": ("body", "items"),
+                    "msg": f"at most {limit} items per call, got {len(body.items)}",
+                    "input": None,
+                }
+            ]
+        )
+    for index, item in enumerate(body.items):
+        _check_lengths(item, state.settings.api_max_field_chars, f"items[{index}].")
+    model = state.store.current  # one model for the whole batch, even during a swap
+    if model is None:
+        raise _no_model(state)
+    rows = [(item.designation, item.description) for item in body.items]
+    metrics.BATCH_SIZE.observe(len(rows))
+    probabilities = await asyncio.to_thread(model.predict_proba, rows)
+    predictions = [
+        _prediction(model, p, item.top_k) for item, p in zip(body.items, probabilities, strict=True)
+    ]
+    latency = time.perf_counter() - started
+    for item, prediction in zip(body.items, predictions, strict=True):
+        _record(state, item, prediction, latency)
+    metrics.LATENCY.labels("batch").observe(latency)
+    response.headers["X-Model-Version"] = str(model.version)
+    return BatchPrediction(model_version=model.version, predictions=predictions)
