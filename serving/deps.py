@@ -13,7 +13,7 @@ from serving import metrics
 from serving.state import ServingState
 
 
-def get_state(request: Request) -> ServingState:
+async def get_state(request: Request) -> ServingState:
     state: ServingState = request.app.state.serving
     return state
 
@@ -40,11 +40,11 @@ def _check(credentials: HTTPAuthorizationCredentials | None, expected: SecretStr
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="invalid token for this endpoint")
 
 
-def require_admin(state: StateDep, credentials: CredentialsDep) -> None:
+async def require_admin(state: StateDep, credentials: CredentialsDep) -> None:
     _check(credentials, state.settings.api_admin_token)
 
 
-def require_client(state: StateDep, credentials: CredentialsDep) -> None:
+async def require_client(state: StateDep, credentials: CredentialsDep) -> None:
     """Predictions are open unless API_CLIENT_TOKEN is set."""
     if state.settings.api_client_token is not None:
         _check(credentials, state.settings.api_client_token)

@@ -1,0 +1,489 @@
+"""Serving one registered model: our API vs ``mlflow models serve`` vs a constant FastAPI endpoint.
+
+The same registry version (trained with the real pipeline code on the synthetic catalog, in a
+temporary DATA_DIR with SQLite MLflow and product stores) is served by (a) our API
+(``uvicorn serving.app:create_app --factory``, prediction logging on), (b) ``mlflow models
+serve --env-manager local`` on ``models:/rakuten_classifier/<version>`` and (c) a FastAPI
+endpoint returning a constant under the same uvicorn (``bench/constant_app.py``: the HTTP
+ceiling on this machine). wrk sends single-item POSTs at 16 and at 64 connections (2 s warm-up,
+then ``--duration`` s each); one server runs at a time, each with ``--workers`` workers. Then
+``/predict/batch`` with 1,000 items (a few timed httpx calls), and the API is stopped with
+SIGTERM (its shutdown flushes the prediction log) before the rows of ``prediction_log`` are
+counted against the requests (a) answered with 2xx.
+
+Targets: (a) at 16 connections >= 5x the throughput of (b) and p99 <= 15 ms; (a) >= half of
+(c)'s throughput; zero lost prediction-log rows. wrk and the servers share the machine's cores.
+
+    apt-get install -y wrk   # Debian
+    .venv/bin/python bench/serving.py [--rows 20000] [--duration 15] [--workers 1] [--keep]
+
+2026-11-26, ``.venv/bin/python bench/serving.py`` (defaults; 147 s in all)::
+
+    single-item POSTs, wrk -t2, 15 s per run after a 2 s warm-up; 1 uvicorn worker(s) per
+    server; wrk and the servers share this machine's 2 cores
+
+    server                                 conns     req/s   p50 ms   p99 ms  non-2xx sock err
+    (a) our API (prediction log on)           16       642    23.51   164.56        0        0
+    (a) our API (prediction log on)           64       755    69.17   332.56        0        0
+    (b) mlflow models serve (local env)       16       187    81.25   224.00        0        0
+    (b) mlflow models serve (local env)       64       159   371.67  1090.00        0        0
+    (c) constant FastAPI (HTTP ceiling)       16     7,671     1.78     5.45        0        0
+    (c) constant FastAPI (HTTP ceiling)       64     7,561     7.88    14.53        0        0
+
+    /predict/batch, 1,000 items: 4,757, 4,847, 4,932 items/s (median 4,847)
+    prediction_log after SIGTERM: 27,306 rows; 2xx answers counted by the clients 27,146;
+    predictions counted by the API 27,306; lost 0 (160 more rows than counted answers:
+    requests still in flight when wrk stopped counting)
+
+    targets:
+      throughput >= 5x (b) at 16 conns: 3.4x  MISS
+      p99 <= 15 ms at 16 conns: 164.56 ms  MISS
+      throughput >= 50% of (c) at 16 conns: 8%  MISS
+      throughput >= 50% of (c) at 64 conns: 10%  MISS
+      zero lost log rows: 0 lost  PASS
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mlflow
+import pandas as pd
+from sqlalchemy import func, select
+
+from rakuten_assets import registry
+from rakuten_assets.data.catalog import normalise_catalog, split_catalog
+from rakuten_assets.data.synthetic import generate_catalog
+from rakuten_assets.db import get_engine, prediction_log, upgrade_schema
+from rakuten_assets.settings import PROJECT_ROOT
+from rakuten_assets.training.evaluation import score_model
+from rakuten_assets.training.model import ModelParams, fit
+
+BIN = Path(sys.executable).parent
+MODEL = "rakuten_classifier"
+CONNECTIONS = (16, 64)
+WARMUP_SECONDS = 2
+BATCH_ITEMS = 1_000
+BATCH_CALLS = 3
+TARGET_VS_MLFLOW = 5.0
+TARGET_P99_MS = 15.0
+TARGET_VS_CEILING = 0.5
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _restore_default_signals() -> None:
+    # Background processes here may start with SIGINT/SIGTERM ignored: give servers the
+    # default handlers back (so SIGTERM runs uvicorn's graceful shutdown), in their own group.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.setsid()
+
+
+@contextmanager
+def running(
+    command: Sequence[str],
+    *,
+    health_url: str,
+    log_path: Path,
+    env: dict[str, str],
+    cwd: Path,
+    timeout: float = 180.0,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` until ``health_url`` answers 200; SIGTERM its process group afterwards."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            list(command),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+            cwd=cwd,
+            preexec_fn=_restore_default_signals,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{command[0]} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+                )
+            try:
+                if httpx.get(health_url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{health_url} not healthy after {timeout} s ({log_path})")
+            time.sleep(0.5)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+
+    @property
+    def ok(self) -> int:
+        return self.requests - self.non_2xx
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {value!r}")
+    return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """Requests/s, p50, p99 and the error counts of ``wrk --latency`` output."""
+
+    def find(pattern: str) -> re.Match[str]:
+        match = re.search(pattern, output)
+        if match is None:
+            raise ValueError(f"no {pattern!r} in wrk output:\n{output}")
+        return match
+
+    done = find(r"(\d+) requests in ([\d.]+)(us|ms|s|m),")
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return WrkResult(
+        requests=int(done.group(1)),
+        seconds=_ms(done.group(2) + done.group(3)) / 1000,
+        rps=float(find(r"Requests/sec:\s+([\d.]+)").group(1)),
+        p50_ms=_ms(find(r"\s50%\s+([\d.]+\w+)").group(1)),
+        p99_ms=_ms(find(r"\s99%\s+([\d.]+\w+)").group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+    )
+
+
+def lua_script(directory: Path, name: str, body: dict[str, Any]) -> Path:
+    """A wrk script POSTing ``body`` as JSON (read from a file: no quoting inside Lua)."""
+    body_path = directory / f"{name}.json"
+    body_path.write_text(json.dumps(body), encoding="utf-8")
+    script = directory / f"{name}.lua"
+    script.write_text(
+        f'local f = assert(io.open("{body_path}", "rb"))\n'
+        'wrk.body = f:read("*a")\nf:close()\n'
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        'wrk.headers["Accept"] = "application/json"\n'
+    )
+    return script
+
+
+def wrk(url: str, script: Path, connections: int, seconds: int) -> WrkResult:
+    command = [
+        "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
+        "-s", str(script), url,
+    ]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    return parse_wrk(out.stdout)
+
+
+def load(url: str, script: Path, duration: int) -> tuple[dict[int, WrkResult], int]:
+    """The measured run per connection count, and every 2xx answer (warm-ups included)."""
+    results: dict[int, WrkResult] = {}
+    ok = 0
+    for connections in CONNECTIONS:
+        ok += wrk(url, script, connections, WARMUP_SECONDS).ok
+        results[connections] = wrk(url, script, connections, duration)
+        ok += results[connections].ok
+    return results, ok
+
+
+# --- the model --------------------------------------------------------------------------------
+
+
+def register_model(root: Path, rows: int) -> tuple[str, str, int, pd.DataFrame, float]:
+    """Train on the synthetic catalog with the real pipeline, register it, make it Production."""
+    tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
+    database_url = f"sqlite:///{root / 'rakuten.db'}"
+    upgrade_schema(get_engine(database_url))
+    client = registry.configure(tracking_uri)
+    experiment = registry.ensure_experiment(client, "bench-serving", root / "mlartifacts")
+    mlflow.set_experiment(experiment_id=experiment)
+    split = split_catalog(normalise_catalog(generate_catalog(rows), "synthetic"), 0.1, 42)
+    started = time.perf_counter()
+    model = fit(split.pool, ModelParams())
+    train_seconds = time.perf_counter() - started
+    scores = score_model(model, split.holdout)
+    with mlflow.start_run():
+        candidate = registry.log_candidate(
+            model=model,
+            model_name=MODEL,
+            params={"rows": len(split.pool)},
+            validation=scores,
+            input_example=split.pool,
+            data_version={
+                "batch_id": "bench",
+                "dataset_hash": split.pool_hash,
+                "partition_key": "bench",
+                "loaded_pct": 100.0,
+                "train_rows": len(split.pool),
+            },
+            train_seconds=train_seconds,
+        )
+        mlflow.log_metric("holdout_weighted_f1", scores.weighted_f1)
+    registry.set_production(client, MODEL, candidate.version)
+    return tracking_uri, database_url, candidate.version, split.holdout, train_seconds
+
+
+def _items(frame: pd.DataFrame) -> list[dict[str, str]]:
+    return [
+        {"designation": str(d), "description": str(x) if isinstance(x, str) else ""}
+        for d, x in zip(frame["designation"], frame["description"], strict=True)
+    ]
+
+
+def served_predictions(base: str) -> int:
+    """The API's own count of recorded predictions (``rakuten_predictions_total``)."""
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("rakuten_predictions_total{")
+        )
+    )
+
+
+def batch_rate(base: str, items: list[dict[str, str]]) -> list[float]:
+    """Items/s of ``BATCH_CALLS`` timed ``/predict/batch`` calls (after one warm-up call)."""
+    rates = []
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for call in range(BATCH_CALLS + 1):
+            started = time.perf_counter()
+            response = client.post("/predict/batch", json={"items": items})
+            elapsed = time.perf_counter() - started
+            response.raise_for_status()
+            if len(response.json()["predictions"]) != len(items):
+                raise SystemExit("/predict/batch answered the wrong number of predictions")
+            if call:
+                rates.append(len(items) / elapsed)
+    return rates
+
+
+def count_logged(database_url: str) -> int:
+    with get_engine(database_url).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(prediction_log)).scalar_one())
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000, help="synthetic catalog rows")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of each server")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit(
+            "wrk is not installed: apt-get update && apt-get install -y wrk (Debian/Ubuntu)"
+        )
+
+    begun = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    try:
+        tracking_uri, database_url, version, holdout, train_seconds = register_model(
+            root, args.rows
+        )
+        print(
+            f"model: {MODEL} version {version}, trained on {args.rows:,} synthetic rows "
+            f"(90% pool) in {train_seconds:.1f} s; store {root}"
+        )
+        one = _items(holdout.head(1))[0]
+        scripts = root / "wrk"
+        scripts.mkdir()
+        api_lua = lua_script(scripts, "api", one)
+        mlflow_lua = lua_script(scripts, "mlflow", {"dataframe_records": [one]})
+        batch = _items(holdout.sample(n=BATCH_ITEMS, replace=True, random_state=0))
+        workers = str(args.workers)
+        uvicorn = str(BIN / "uvicorn")
+        common = {"MLFLOW_TRACKING_URI": tracking_uri, "PYTHONUNBUFFERED": "1"}
+
+        # (a) our API, prediction logging on.
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        api_env = {
+            **common,
+            "ENVIRONMENT": "development",
+            "DATA_DIR": str(root),
+            "DATABASE_URL": database_url,
+        }
+        if args.workers > 1:
+            (root / "prometheus").mkdir()
+            api_env["PROMETHEUS_MULTIPROC_DIR"] = str(root / "prometheus")
+        api_command = [
+            uvicorn, "serving.app:create_app", "--factory", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", workers, "--no-access-log",
+        ]  # fmt: skip
+        with running(
+            api_command,
+            health_url=f"{base}/ready",
+            log_path=root / "api.log",
+            env=api_env,
+            cwd=root,
+        ) as api:
+            answer = httpx.post(f"{base}/predict", json=one, timeout=30)
+            answer.raise_for_status()
+            ours, ours_ok = load(f"{base}/predict", api_lua, args.duration)
+            rates = batch_rate(base, batch)
+            sent_ok = 1 + ours_ok + (BATCH_CALLS + 1) * BATCH_ITEMS
+            time.sleep(1)  # let requests wrk abandoned at its deadline finish
+            served = served_predictions(base)
+        if api.returncode not in (0, -signal.SIGTERM):
+            print(f"warning: the API exited with {api.returncode} (see {root / 'api.log'})")
+        logged = count_logged(database_url)
+
+        # (b) mlflow models serve, same registry version, same machine.
+        port = free_port()
+        mlflow_command = [
+            str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{MODEL}/{version}",
+            "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", workers,
+        ]  # fmt: skip
+        with running(
+            mlflow_command,
+            health_url=f"http://127.0.0.1:{port}/ping",
+            log_path=root / "mlflow.log",
+            # mlflow execs ``uvicorn`` from PATH: the one of this virtualenv.
+            env={**common, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
+            cwd=root,
+        ):
+            url = f"http://127.0.0.1:{port}/invocations"
+            httpx.post(url, json={"dataframe_records": [one]}, timeout=30).raise_for_status()
+            theirs, _ = load(url, mlflow_lua, args.duration)
+
+        # (c) the constant endpoint: the HTTP ceiling.
+        port = free_port()
+        constant_command = [
+            uvicorn, "bench.constant_app:app", "--app-dir", str(PROJECT_ROOT),
+            "--host", "127.0.0.1", "--port", str(port), "--workers", workers, "--no-access-log",
+        ]  # fmt: skip
+        with running(
+            constant_command,
+            health_url=f"http://127.0.0.1:{port}/health",
+            log_path=root / "constant.log",
+            env=common,
+            cwd=root,
+        ):
+            ceiling, _ = load(f"http://127.0.0.1:{port}/predict", api_lua, args.duration)
+
+        print(
+            f"\nsingle-item POSTs, wrk -t2, {args.duration} s per run after a {WARMUP_SECONDS} s "
+            f"warm-up; {args.workers} uvicorn worker(s) per server; wrk and the servers share "
+            f"this machine's {os.cpu_count()} cores\n"
+        )
+        print(
+            f"{'server':<38} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'non-2xx':>8} {'sock err':>8}"
+        )
+        names = {
+            "(a) our API (prediction log on)": ours,
+            "(b) mlflow models serve (local env)": theirs,
+            "(c) constant FastAPI (HTTP ceiling)": ceiling,
+        }
+        for name, results in names.items():
+            for connections, r in results.items():
+                print(
+                    f"{name:<38} {connections:>5} {r.rps:>9,.0f} {r.p50_ms:>8.2f} "
+                    f"{r.p99_ms:>8.2f} {r.non_2xx:>8} {r.socket_errors:>8}"
+                )
+
+        lost = max(0, sent_ok - logged, served - logged)
+        print(
+            f"\n/predict/batch, {BATCH_ITEMS:,} items: "
+            + ", ".join(f"{r:,.0f}" for r in rates)
+            + f" items/s (median {statistics.median(rates):,.0f})"
+        )
+        print(
+            f"prediction_log after SIGTERM: {logged:,} rows; 2xx answers counted by the clients "
+            f"{sent_ok:,}; predictions counted by the API {served:,}; lost {lost:,}"
+            + (
+                f" ({logged - sent_ok:,} more rows than counted answers: requests still in "
+                "flight when wrk stopped counting)"
+                if logged > sent_ok
+                else ""
+            )
+        )
+
+        a16, b16 = ours[16], theirs[16]
+        print("\ntargets:")
+        print(
+            f"  throughput >= {TARGET_VS_MLFLOW:g}x (b) at 16 conns: "
+            f"{a16.rps / b16.rps:.1f}x  {verdict(a16.rps >= TARGET_VS_MLFLOW * b16.rps)}"
+        )
+        print(
+            f"  p99 <= {TARGET_P99_MS:g} ms at 16 conns: {a16.p99_ms:.2f} ms  "
+            f"{verdict(a16.p99_ms <= TARGET_P99_MS)}"
+        )
+        for connections in CONNECTIONS:
+            share = ours[connections].rps / ceiling[connections].rps
+            print(
+                f"  throughput >= {TARGET_VS_CEILING:.0%} of (c) at {connections} conns: "
+                f"{share:.0%}  {verdict(share >= TARGET_VS_CEILING)}"
+            )
+        print(f"  zero lost log rows: {lost} lost  {verdict(lost == 0)}")
+        print(
+            f"\ntotal {time.perf_counter() - begun:.0f} s, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        )
+    finally:
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
