@@ -45,7 +45,7 @@ def _defs(settings: Settings) -> dg.Definitions:
     )
 
 
-FAST_MODEL = {"ops": {"candidate_model": {"config": {"max_iter": 60}}}}
+FAST_MODEL = {"ops": {"candidate_model": {"config": {"max_iter": 5}}}}
 
 
 def _run_week(

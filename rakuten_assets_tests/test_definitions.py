@@ -103,3 +103,12 @@ def test_webserver_shows_the_whole_graph_without_errors(tmp_path: Path) -> None:
         "5 7 * * 1",
         "Europe/Paris",
     )
+
+
+def test_launchpad_model_config_matches_the_measured_defaults() -> None:
+    """ModelConfig (what Dagster runs) must not silently override ModelParams' defaults."""
+    from rakuten_assets.defs.training import ModelConfig
+    from rakuten_assets.training.model import ModelParams
+
+    assert ModelConfig().params() == ModelParams()
+    assert set(ModelConfig.model_fields) == set(ModelParams.model_fields)

@@ -85,8 +85,8 @@ def test_score_counts_a_class_missing_from_predictions() -> None:
 def test_char_ngrams_are_optional() -> None:
     with_char = build_pipeline(ModelParams(char_max_features=1000))
     without = build_pipeline(ModelParams(char_max_features=0))
-    assert [n for n, _ in with_char.named_steps["features"].transformer_list] == ["word", "char"]
-    assert [n for n, _ in without.named_steps["features"].transformer_list] == ["word"]
+    assert [n for n, *_ in with_char.named_steps["features"].transformers] == ["word", "char"]
+    assert [n for n, *_ in without.named_steps["features"].transformers] == ["word"]
 
 
 def test_cross_validate_reports_the_promised_fields(small_catalog: pd.DataFrame) -> None:

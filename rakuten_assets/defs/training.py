@@ -43,15 +43,25 @@ class TrainingSet:
 
 
 class ModelConfig(dg.Config):
-    """Hyper-parameters of the candidate model (defaults: see ``bench/model_selection.py``)."""
+    """Hyper-parameters of the candidate model, editable in the launchpad.
 
-    word_ngram_max: int = 2
+    The same fields and defaults as ``ModelParams`` (chosen by ``bench/model_selection.py``),
+    which validates them; a test keeps the two in step.
+    """
+
+    word_ngram_max: int = 1
     word_min_df: int = 2
+    word_max_features: int | None = None
+    description_max_chars: int = 0
+    char_field: str = "title"
     char_ngram_min: int = 3
-    char_ngram_max: int = 5
-    char_max_features: int = 0
-    C: float = 5.0
-    max_iter: int = 300
+    char_ngram_max: int = 4
+    char_min_df: int = 2
+    char_max_features: int = 30_000
+    C: float = 0.5
+    solver: str = "sag"
+    max_iter: int = 10
+    tol: float = 1e-4
     rebalance: str = "class_weight"
     oversample_floor: float = 0.3
     seed: int = 42

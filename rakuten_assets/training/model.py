@@ -2,77 +2,121 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import warnings
+from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from rakuten_assets.training.text import combine_fields
+from rakuten_assets.training.text import combine_fields, listing_fields
 
 INPUT_COLUMNS = ("designation", "description")
 
 
 class ModelParams(BaseModel):
-    """Hyper-parameters of the production pipeline (defaults chosen by ``bench/model_selection.py``)."""
+    """Hyper-parameters of the production pipeline (defaults chosen by ``bench/model_selection.py``).
 
-    word_ngram_max: int = Field(2, ge=1, le=3)
-    word_min_df: int = Field(2, ge=1)
-    char_ngram_min: int = Field(3, ge=1)
-    char_ngram_max: int = Field(5, ge=1)
-    char_max_features: int = Field(0, ge=0, description="0 disables char n-grams")
-    C: float = Field(5.0, gt=0)
-    max_iter: int = Field(300, ge=10)
-    rebalance: Literal["class_weight", "oversample", "none"] = "class_weight"
+    Default: TF-IDF of the words of title + description and of the char_wb 3-4-grams of the
+    title alone (typos, glued words, model names), multinomial LogisticRegression with balanced
+    class weights, C=0.5, fitted by ``sag`` for 10 epochs (a budget: F1 plateaus by then). Fit on
+    the full synthetic pool: weighted F1 0.838 on the golden holdout (original config: 0.791),
+    11 s on 2 cores (sag uses one).
+    """
+
+    word_ngram_max: int = Field(1, ge=1, le=3, description="word n-grams of length 1..N")
+    word_min_df: int = Field(2, ge=1, description="ignore words seen in fewer training listings")
+    word_max_features: int | None = Field(
+        None, ge=1, description="keep only the N most frequent word n-grams; None = no cap"
+    )
+    description_max_chars: int = Field(
+        0, ge=0, description="cut each cleaned description to its first N chars; 0 = keep all"
+    )
+    char_field: Literal["title", "text"] = Field(
+        "title", description="char n-grams of the title only (cheap) or of title + description"
+    )
+    char_ngram_min: int = Field(3, ge=1, description="shortest char_wb n-gram")
+    char_ngram_max: int = Field(4, ge=1, description="longest char_wb n-gram")
+    char_min_df: int = Field(2, ge=1, description="ignore char n-grams in fewer training listings")
+    char_max_features: int = Field(
+        30_000, ge=0, description="keep only the N most frequent char n-grams; 0 = no char block"
+    )
+    C: float = Field(0.5, gt=0, description="inverse L2 regularisation strength of the LogReg")
+    solver: Literal["sag", "saga", "lbfgs", "newton-cg"] = Field(
+        "sag", description="LogisticRegression solver (multinomial loss)"
+    )
+    max_iter: int = Field(
+        10, ge=1, description="solver budget: epochs (sag, saga) or iterations (lbfgs, newton-cg)"
+    )
+    tol: float = Field(1e-4, gt=0, description="solver stopping tolerance (before max_iter)")
+    rebalance: Literal["class_weight", "oversample", "none"] = Field(
+        "class_weight", description="balanced class weights, or oversampling of the training split"
+    )
     oversample_floor: float = Field(
         0.3, gt=0, le=1, description="oversample: each class up to this share of the largest"
     )
-    seed: int = 42
+    seed: int = Field(42, description="random state of the solver and of the oversampling")
+
+    @model_validator(mode="after")
+    def _char_ngram_range(self) -> Self:
+        if self.char_ngram_min > self.char_ngram_max:
+            raise ValueError(
+                f"char_ngram_min ({self.char_ngram_min}) > char_ngram_max ({self.char_ngram_max})"
+            )
+        return self
 
 
 def build_pipeline(params: ModelParams) -> Pipeline:
-    """Cleaning (HTML, entities), word + character TF-IDF (case and accents folded), LogReg."""
+    """Cleaning (HTML, entities), word + character TF-IDF blocks (case and accents folded), LogReg.
+
+    ``clean`` turns the raw columns into ``text`` (title . description) and ``title``; the
+    ``features`` ColumnTransformer gives each block its field; the LogReg sees their union.
+    """
     word = TfidfVectorizer(
         analyzer="word",
         ngram_range=(1, params.word_ngram_max),
         min_df=params.word_min_df,
+        max_features=params.word_max_features,
         sublinear_tf=True,
         strip_accents="unicode",
         lowercase=True,
         token_pattern=r"(?u)\b\w+\b",
         dtype=np.float32,
     )
-    features: list[tuple[str, TfidfVectorizer]] = [("word", word)]
+    blocks: list[tuple[str, TfidfVectorizer, str]] = [("word", word, "text")]
     if params.char_max_features:
-        features.append(
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(params.char_ngram_min, params.char_ngram_max),
-                    max_features=params.char_max_features,
-                    min_df=2,
-                    sublinear_tf=True,
-                    strip_accents="unicode",
-                    lowercase=True,
-                    dtype=np.float32,
-                ),
-            )
+        char = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(params.char_ngram_min, params.char_ngram_max),
+            max_features=params.char_max_features,
+            min_df=params.char_min_df,
+            sublinear_tf=True,
+            strip_accents="unicode",
+            lowercase=True,
+            dtype=np.float32,
         )
+        blocks.append(("char", char, params.char_field))
     classifier = LogisticRegression(
         C=params.C,
+        solver=params.solver,
         max_iter=params.max_iter,
+        tol=params.tol,
         class_weight="balanced" if params.rebalance == "class_weight" else None,
         random_state=params.seed,
     )
+    clean = FunctionTransformer(
+        listing_fields, kw_args={"description_max_chars": params.description_max_chars}
+    )
     return Pipeline(
         [
-            ("clean", FunctionTransformer(combine_fields)),
-            ("features", FeatureUnion(features)),
+            ("clean", clean),
+            ("features", ColumnTransformer(blocks, sparse_threshold=1.0)),
             ("classifier", classifier),
         ]
     )
@@ -126,5 +170,31 @@ def fit(train: pd.DataFrame, params: ModelParams, label: str = "prdtypecode") ->
         )
     balanced = rebalance(train, params, label)
     pipeline = build_pipeline(params)
-    pipeline.fit(balanced[list(INPUT_COLUMNS)], balanced[label].to_numpy())
-    return pipeline
+    with warnings.catch_warnings():
+        # ``max_iter`` is a measured budget: F1 on the holdout plateaus long before the solver's
+        # own tolerance is met (bench/model_selection.py), so "did not converge" is expected.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipeline.fit(balanced[list(INPUT_COLUMNS)], balanced[label].to_numpy())
+    return compact_vocabularies(pipeline)
+
+
+def compact_vocabularies(model: Any) -> Any:
+    """Store every fitted vocabulary in ``model`` as ``{term: int}``; predictions are unchanged.
+
+    Pruning (``min_df``, ``max_features``) leaves numpy int64 indices in ``vocabulary_``, and
+    skops writes each numpy scalar as its own ``.npy`` entry: ~1 KB and ~0.5 ms per term, i.e.
+    ~190 MB and ~2.5 min for ~180k terms, against ~0.35 KB and ~0.02 ms per term as ints.
+    Walks pipelines, column transformers and feature unions; returns ``model``.
+    """
+    if isinstance(model, TfidfVectorizer) and hasattr(model, "vocabulary_"):
+        model.vocabulary_ = {term: int(index) for term, index in model.vocabulary_.items()}
+    elif isinstance(model, Pipeline):
+        for _, step in model.steps:
+            compact_vocabularies(step)
+    elif isinstance(model, ColumnTransformer) and hasattr(model, "transformers_"):
+        for _, transformer, _ in model.transformers_:
+            compact_vocabularies(transformer)
+    elif isinstance(model, FeatureUnion):
+        for _, transformer in model.transformer_list:
+            compact_vocabularies(transformer)
+    return model

@@ -1,9 +1,15 @@
-"""Text cleaning that lives inside the logged model, so training and serving never differ."""
+"""Text cleaning that lives inside the logged model, so training and serving never differ.
+
+Every callable the fitted pipeline holds is a module-level function of this module (not a
+lambda), so the pipeline pickles and reloads anywhere; they are listed in ``TRUSTED_CALLABLES``
+because MLflow's skops format refuses to load callables it was not told to trust.
+"""
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -22,23 +28,41 @@ def clean_text(value: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def combine_fields(frame: pd.DataFrame) -> np.ndarray:
-    """Raw ``designation`` + ``description`` columns -> one cleaned string per row.
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A raw text column as strings, missing values (or a missing column) as ""."""
+    if name not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame[name].fillna("").astype(str)
 
-    A module-level function (not a lambda) so the fitted pipeline pickles and reloads anywhere.
-    """
-    designation = frame["designation"].fillna("").astype(str)
-    description = (
-        frame["description"].fillna("").astype(str)
-        if "description" in frame
-        else pd.Series("", index=frame.index)
-    )
-    joined = designation + " . " + description
+
+def combine_fields(frame: pd.DataFrame) -> np.ndarray:
+    """Raw ``designation`` + ``description`` columns -> one cleaned string per row."""
+    joined = _column(frame, "designation") + " . " + _column(frame, "description")
     return np.array([clean_text(v) for v in joined], dtype=object)
 
 
 def title_only(frame: pd.DataFrame) -> np.ndarray:
     """The cleaned ``designation`` alone: titles carry most of the signal, so they get own features."""
-    return np.array(
-        [clean_text(v) for v in frame["designation"].fillna("").astype(str)], dtype=object
+    return np.array([clean_text(v) for v in _column(frame, "designation")], dtype=object)
+
+
+def listing_fields(frame: pd.DataFrame, description_max_chars: int = 0) -> pd.DataFrame:
+    """Raw listing columns -> the two cleaned texts the feature blocks read.
+
+    ``text`` is ``designation . description`` (as ``combine_fields``; the description cut to its
+    first ``description_max_chars`` cleaned characters when that is > 0), ``title`` the cleaned
+    ``designation`` alone. Each field is cleaned once.
+    """
+    title = [clean_text(v) for v in _column(frame, "designation")]
+    description = [clean_text(v) for v in _column(frame, "description")]
+    if description_max_chars > 0:
+        description = [d[:description_max_chars].rstrip() for d in description]
+    text = [f"{t} . {d}".strip() for t, d in zip(title, description, strict=True)]
+    return pd.DataFrame(
+        {"text": np.array(text, dtype=object), "title": np.array(title, dtype=object)},
+        index=frame.index,
     )
+
+
+# What the registry passes to skops as trusted types ("module.name" of each).
+TRUSTED_CALLABLES: tuple[Callable[..., object], ...] = (combine_fields, title_only, listing_fields)
