@@ -51,14 +51,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +70,7 @@ from rakuten_assets import registry
 from rakuten_assets.data.catalog import normalise_catalog, split_catalog
 from rakuten_assets.data.synthetic import generate_catalog
 from rakuten_assets.db import get_engine, prediction_log, upgrade_schema
+from rakuten_assets.processes import free_port, running
 from rakuten_assets.settings import PROJECT_ROOT
 from rakuten_assets.training.evaluation import score_model
 from rakuten_assets.training.model import ModelParams, fit
@@ -86,69 +84,6 @@ BATCH_CALLS = 3
 TARGET_VS_MLFLOW = 5.0
 TARGET_P99_MS = 15.0
 TARGET_VS_CEILING = 0.5
-
-
-# --- servers ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _restore_default_signals() -> None:
-    # Background processes here may start with SIGINT/SIGTERM ignored: give servers the
-    # default handlers back (so SIGTERM runs uvicorn's graceful shutdown), in their own group.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.setsid()
-
-
-@contextmanager
-def running(
-    command: Sequence[str],
-    *,
-    health_url: str,
-    log_path: Path,
-    env: dict[str, str],
-    cwd: Path,
-    timeout: float = 180.0,
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``command`` until ``health_url`` answers 200; SIGTERM its process group afterwards."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            list(command),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
-            cwd=cwd,
-            preexec_fn=_restore_default_signals,
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"{command[0]} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            try:
-                if httpx.get(health_url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{health_url} not healthy after {timeout} s ({log_path})")
-            time.sleep(0.5)
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 # --- wrk --------------------------------------------------------------------------------------

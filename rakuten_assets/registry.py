@@ -96,6 +96,17 @@ def confusion_figure(scores: Scores, labels: dict[int, str] | None = None) -> An
     return fig
 
 
+def log_confusion_matrix(run_id: str, scores: Scores, artifact_file: str) -> None:
+    """Render the confusion matrix, log it as an image of ``run_id``, and free the figure."""
+    import matplotlib.pyplot as plt
+
+    figure = confusion_figure(scores)
+    try:
+        MlflowClient().log_figure(run_id, figure, artifact_file)
+    finally:
+        plt.close(figure)
+
+
 @dataclass(frozen=True)
 class RegisteredCandidate:
     version: int
@@ -140,8 +151,7 @@ def log_candidate(
     mlflow.log_dict(
         {str(k): v for k, v in validation.per_class_f1.items()}, "validation/per_class_f1.json"
     )
-    figure = confusion_figure(validation)
-    mlflow.log_figure(figure, "validation/confusion_matrix.png")
+    log_confusion_matrix(run.info.run_id, validation, "validation/confusion_matrix.png")
     example = input_example[list(INPUT_COLUMNS)].head(3).reset_index(drop=True)
     signature = infer_signature(example, model.predict(example))
     # The cloudpickle choice is deliberate (see below); its generic warning is noise in every run.

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import create_engine, func, select
 
 from rakuten_assets.db import data_loads, model_promotions, product_history, products
-from rakuten_assets_tests.servers import free_port, running
+from rakuten_assets.processes import free_port, running
 
 BIN = Path(sys.executable).parent
 SMALL = {"SYNTHETIC_ROWS": "3000", "MIN_WEIGHTED_F1": "0.30"}

@@ -11,7 +11,7 @@ import httpx
 
 from rakuten_assets.definitions import defs
 from rakuten_assets.defs.partitions import partition_key_for, slice_index
-from rakuten_assets_tests.servers import free_port, running
+from rakuten_assets.processes import free_port, running
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rakuten_assets.launcher import DagsterUnavailableError, launch_weekly_run, running_weekly_runs
-from rakuten_assets_tests.servers import free_port
+from rakuten_assets.processes import free_port
 
 
 def test_an_unreachable_webserver_is_one_clear_error() -> None:

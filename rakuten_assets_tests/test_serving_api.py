@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
-from rakuten_assets_tests.servers import free_port, running
+from rakuten_assets.processes import free_port, running
 from rakuten_assets_tests.test_serving_support import (
     ADMIN_TOKEN,
     BIN,

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine, upgrade_schema
-from rakuten_assets_tests.servers import free_port
+from rakuten_assets.processes import free_port
 from rakuten_assets_tests.test_serving_support import (
     api_env,
     api_server,

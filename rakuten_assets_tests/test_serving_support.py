@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from rakuten_assets import registry
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine, prediction_log, upgrade_schema
+from rakuten_assets.processes import free_port, running
 from rakuten_assets.training.evaluation import score_model
 from rakuten_assets.training.model import ModelParams, fit
-from rakuten_assets_tests.servers import free_port, running
 
 BIN = Path(sys.executable).parent
 ADMIN_TOKEN = "admin-token-0123456789abcdef"

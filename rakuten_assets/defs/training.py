@@ -298,7 +298,7 @@ def model_evaluation(
     if production is not None:
         client.log_metric(run_id, "production_holdout_weighted_f1", production.weighted_f1)
     client.log_text(run_id, candidate.report, "holdout/classification_report.txt")
-    client.log_figure(run_id, registry.confusion_figure(candidate), "holdout/confusion_matrix.png")
+    registry.log_confusion_matrix(run_id, candidate, "holdout/confusion_matrix.png")
 
     evaluation: dict[str, Any] = {
         "candidate_version": version,

@@ -1,4 +1,4 @@
-"""Start real server processes for tests: free ports, default signal handlers, stop by PID."""
+"""Start local server processes (tests, benchmarks): free ports, default signal handlers, stop by PID."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def running(
     health_url: str,
     log_path: Path,
     env: dict[str, str] | None = None,
+    cwd: Path | None = None,
     timeout: float = 120.0,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``command`` until ``health_url`` answers 200; kill its process group afterwards."""
@@ -44,6 +45,7 @@ def running(
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
+            cwd=cwd,
             preexec_fn=_restore_default_signals,
         )
     try:
