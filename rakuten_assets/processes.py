@@ -74,3 +74,20 @@ def running(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+@contextmanager
+def mlflow_server(workdir: Path) -> Iterator[str]:
+    """A real ``mlflow server`` (SQLite backend, served artifacts) in ``workdir``; yields its URI."""
+    import sys
+
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "mlflow"), "server",
+        "--backend-store-uri", f"sqlite:///{workdir / 'mlflow-server.db'}",
+        "--artifacts-destination", str(workdir / "server-artifacts"),
+        "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+    with running(command, health_url=f"{uri}/health", log_path=workdir / "mlflow.log"):
+        yield uri

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import create_engine, func, select
 
 from rakuten_assets.db import data_loads, model_promotions, product_history, products
-from rakuten_assets.processes import free_port, running
+from rakuten_assets.processes import free_port, mlflow_server, running
 
 BIN = Path(sys.executable).parent
 SMALL = {"SYNTHETIC_ROWS": "3000", "MIN_WEIGHTED_F1": "0.30"}
@@ -92,17 +92,7 @@ def test_load_train_and_promote_verbs(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_the_same_demo_runs_on_postgresql_and_an_mlflow_server(tmp_path: Path, pg_url: str) -> None:
-    port = free_port()
-    server = [
-        str(BIN / "mlflow"), "server",
-        "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow-server.db'}",
-        "--artifacts-destination", str(tmp_path / "server-artifacts"),
-        "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    with running(
-        server, health_url=f"http://127.0.0.1:{port}/health", log_path=tmp_path / "mlflow.log"
-    ):
-        tracking = f"http://127.0.0.1:{port}"
+    with mlflow_server(tmp_path) as tracking:
         database_url = pg_url.replace("postgresql+psycopg://", "postgresql://")
         env = {
             "DATA_DIR": str(tmp_path / "var"),

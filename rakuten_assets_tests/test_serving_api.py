@@ -16,10 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
-from rakuten_assets.processes import free_port, running
+from rakuten_assets.processes import free_port, mlflow_server
 from rakuten_assets_tests.test_serving_support import (
     ADMIN_TOKEN,
-    BIN,
     MODEL,
     Registry,
     api_env,
@@ -341,16 +340,8 @@ def test_serves_from_a_real_mlflow_server(tmp_path: Path, small_split: SplitCata
     from rakuten_assets import registry
     from rakuten_assets_tests.test_serving_support import promote
 
-    port = free_port()
-    server = [
-        str(BIN / "mlflow"), "server",
-        "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow-server.db'}",
-        "--artifacts-destination", str(tmp_path / "server-artifacts"),
-        "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
-    tracking = f"http://127.0.0.1:{port}"
     database_url = f"sqlite:///{tmp_path / 'rakuten.db'}"
-    with running(server, health_url=f"{tracking}/health", log_path=tmp_path / "mlflow.log"):
+    with mlflow_server(tmp_path) as tracking:
         from rakuten_assets.db import get_engine, upgrade_schema
 
         upgrade_schema(get_engine(database_url))
