@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Engine,
     Float,
@@ -131,6 +132,9 @@ prediction_log = Table(
     Column("latency_ms", Float, nullable=False),
     Column("productid", BigInteger),
     Column("imageid", BigInteger),
+    #: Share of the input's word tokens missing from the serving model's vocabulary (0..1);
+    #: NULL for rows logged before migration 0003.
+    Column("unknown_token_share", Float),
     Index(None, "predicted_at"),
     Index(None, "model_version", "predicted_at"),
 )
@@ -150,7 +154,67 @@ api_actions = Table(
     Column("dagster_run_id", String(64)),
     Column("partition_key", String(32)),
     Column("detail", Text),
+    #: The drift alert this action answers, when it answers one.
+    Column("alert_id", Integer, ForeignKey("alerts.id")),
     Index(None, "requested_at"),
+)
+
+#: One drift report per report date (a re-run of the same day replaces it, keeping its id).
+drift_reports = Table(
+    "drift_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_date", Date, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("current_start", DateTime(timezone=True), nullable=False),
+    Column("current_end", DateTime(timezone=True), nullable=False),
+    Column("reference_start", DateTime(timezone=True), nullable=False),
+    Column("reference_end", DateTime(timezone=True), nullable=False),
+    Column("reference_count", Integer, nullable=False),
+    Column("current_count", Integer, nullable=False),
+    #: ``ok`` (a full report) or ``insufficient_data`` (below the minimum sample size).
+    Column("status", String(24), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("driving_signal", String(32)),
+    #: Per-signal results: PSI, test statistic and p-value, flagged, severity, JS distance.
+    Column("signals", JSON, nullable=False),
+    Column("model_version", Integer),
+    Column("dagster_run_id", String(64)),
+    Column("duration_s", Float),
+    Index(None, "report_date", unique=True),
+)
+
+#: Drift alerts raised from reports (open -> acknowledged -> resolved).
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("report_id", Integer, ForeignKey("drift_reports.id"), nullable=False),
+    Column("report_date", Date, nullable=False),
+    Column("signal", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("recommended_action", Text, nullable=False),
+    Column("psi", Float),
+    Column("p_value", Float),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "signal", "report_date"),
+    Index(None, "status"),
+)
+
+#: What operators (or the platform) did about an alert: who, when, what.
+alert_actions = Table(
+    "alert_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("details", JSON),
+    Index(None, "alert_id"),
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -63,6 +63,44 @@ def insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> 
     conn.execute(stmt, rows)
 
 
+def prediction_record(
+    *,
+    prediction_id: str,
+    predicted_at: datetime,
+    model_version: int,
+    designation: str,
+    description: str | None,
+    predicted_code: int,
+    confidence: float,
+    top_k: list[tuple[int, float]],
+    latency_ms: float,
+    unknown_token_share: float | None,
+    productid: int | None = None,
+    imageid: int | None = None,
+) -> dict[str, Any]:
+    """One ``prediction_log`` record (JSON-ready), built the same way by the API and the simulator.
+
+    The text signals of drift monitoring are computed here, from the raw fields, so that every
+    producer of log rows measures them identically.
+    """
+    text = designation + (" " + description if description else "")
+    return {
+        "prediction_id": prediction_id,
+        "predicted_at": predicted_at.isoformat(),
+        "model_version": model_version,
+        "text_length": len(text),
+        "word_count": len(text.split()),
+        "has_description": bool(description and description.strip()),
+        "predicted_code": predicted_code,
+        "confidence": confidence,
+        "top_k": [[code, probability] for code, probability in top_k],
+        "latency_ms": round(latency_ms, 3),
+        "productid": productid,
+        "imageid": imageid,
+        "unknown_token_share": unknown_token_share,
+    }
+
+
 def _as_row(record: dict[str, Any]) -> dict[str, Any]:
     row = dict(record)
     row["predicted_at"] = datetime.fromisoformat(record["predicted_at"])

@@ -13,10 +13,12 @@ from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from rakuten_assets.categories import CATEGORY_LABELS
+from rakuten_assets.drift.vocabulary import probe_for
 from serving import metrics
 from serving.batching import NoModelError
 from serving.deps import ClientDep, StateDep
 from serving.model_store import LoadedModel
+from serving.prediction_log import prediction_record
 from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem, RankedClass
 from serving.state import ServingState
 
@@ -64,27 +66,34 @@ def _prediction(model: LoadedModel, probabilities: np.ndarray, top_k: int) -> Pr
     )
 
 
-def _record(state: ServingState, item: PredictItem, prediction: Prediction, latency: float) -> None:
-    text = item.designation + (" " + item.description if item.description else "")
-    state.prediction_log.log(
-        {
-            "prediction_id": prediction.prediction_id,
-            "predicted_at": datetime.now(UTC).isoformat(),
-            "model_version": prediction.model_version,
-            "text_length": len(text),
-            "word_count": len(text.split()),
-            "has_description": bool(item.description and item.description.strip()),
-            "predicted_code": prediction.prdtypecode,
-            "confidence": prediction.confidence,
-            "top_k": [[r.prdtypecode, r.probability] for r in prediction.top_k],
-            "latency_ms": round(latency * 1000, 3),
-            "productid": item.productid,
-            "imageid": item.imageid,
-        }
+def _record(
+    state: ServingState,
+    model: LoadedModel,
+    item: PredictItem,
+    prediction: Prediction,
+    latency: float,
+) -> None:
+    probe = probe_for(model.pipeline)
+    record = prediction_record(
+        prediction_id=prediction.prediction_id,
+        predicted_at=datetime.now(UTC),
+        model_version=prediction.model_version,
+        designation=item.designation,
+        description=item.description,
+        predicted_code=prediction.prdtypecode,
+        confidence=prediction.confidence,
+        top_k=[(r.prdtypecode, r.probability) for r in prediction.top_k],
+        latency_ms=latency * 1000,
+        unknown_token_share=(
+            probe.unknown_share(item.designation, item.description) if probe else None
+        ),
+        productid=item.productid,
+        imageid=item.imageid,
     )
+    state.prediction_log.log(record)
     metrics.PREDICTIONS.labels(str(prediction.prdtypecode)).inc()
     metrics.CONFIDENCE.observe(prediction.confidence)
-    metrics.TEXT_LENGTH.observe(len(text))
+    metrics.TEXT_LENGTH.observe(record["text_length"])
 
 
 def _no_model(state: ServingState) -> HTTPException:
@@ -106,7 +115,7 @@ async def predict(item: PredictItem, state: StateDep, response: Response) -> Pre
         raise _no_model(state) from None
     prediction = _prediction(model, probabilities, item.top_k)
     latency = time.perf_counter() - started
-    _record(state, item, prediction, latency)
+    _record(state, model, item, prediction, latency)
     metrics.LATENCY.labels("predict").observe(latency)
     response.headers["X-Model-Version"] = str(model.version)
     return prediction
@@ -146,7 +155,7 @@ async def predict_batch(body: BatchRequest, state: StateDep, response: Response)
     ]
     latency = time.perf_counter() - started
     for item, prediction in zip(body.items, predictions, strict=True):
-        _record(state, item, prediction, latency)
+        _record(state, model, item, prediction, latency)
     metrics.LATENCY.labels("batch").observe(latency)
     response.headers["X-Model-Version"] = str(model.version)
     return BatchPrediction(model_version=model.version, predictions=predictions)

@@ -1,0 +1,1 @@
+"""Drift monitoring: signals of the logged predictions, statistics, reports, alerts."""
