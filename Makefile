@@ -5,7 +5,9 @@ RAKUTEN := $(VENV)/bin/rakuten
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint format init-db load-data status generate-dataset train-model \
-        train-model-promote trigger-pipeline serve dev mlflow-ui evaluate bench clean
+        train-model-promote trigger-pipeline serve dev mlflow-ui evaluate bench clean \
+        simulate-traffic check-drift trigger-drift-check view-drift-reports view-alerts \
+        clear-alerts
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -49,6 +51,26 @@ train-model-promote: $(STAMP)
 trigger-pipeline: $(STAMP)
 	$(RAKUTEN) trigger-pipeline
 
+# e.g. make simulate-traffic TRAFFIC_ARGS="--days 37 --drift-from 31 --drift-profile new_vocabulary"
+TRAFFIC_ARGS ?= --days 37
+simulate-traffic: $(STAMP)
+	$(RAKUTEN) simulate-traffic $(TRAFFIC_ARGS)
+
+check-drift: $(STAMP)
+	$(RAKUTEN) check-drift
+
+trigger-drift-check: $(STAMP)
+	$(RAKUTEN) trigger-drift-check
+
+view-drift-reports: $(STAMP)
+	$(RAKUTEN) view-drift-reports
+
+view-alerts: $(STAMP)
+	$(RAKUTEN) view-alerts
+
+clear-alerts: $(STAMP)
+	$(RAKUTEN) clear-alerts
+
 serve: $(STAMP)
 	$(RAKUTEN) serve
 
@@ -61,6 +83,11 @@ mlflow-ui: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/weekly_pipeline.py
 	$(PY) bench/load.py
+
+.PHONY: airflow-dags
+# The Airflow DAGs generated from the Dagster definitions (TARGET=airflow2 for Airflow 2.11).
+airflow-dags: $(STAMP)
+	$(PY) -m airflow_bridge generate --out $(or $(DAGS_DIR),var/airflow/dags) --target $(or $(TARGET),airflow3)
 
 clean:
 	rm -rf var

@@ -8,6 +8,7 @@ import shutil
 import sys
 import time
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -286,12 +287,64 @@ def _failed_only_on_quality_gate(result: Any) -> bool:
     return bool(failures) and all(MODEL_QUALITY_CHECK in reason(e) for e in failures)
 
 
+#: The demo's traffic: 37 days (30 of reference, then a week), drift from day 31.
+DEMO_TRAFFIC_DAYS = 37
+DEMO_DRIFT_FROM = 31
+DEMO_DRIFT_PROFILE = "new_vocabulary"
+#: Drift reports the demo prints: two quiet days, then the drifted week.
+DEMO_REPORT_DAYS = 9
+
+
+def _demo_drift(settings: Settings) -> None:
+    """Traffic drifting in its last week, then the daily drift check for the last days."""
+    from rakuten_assets.drift.alerts import list_alerts
+
+    click.echo()
+    _say(
+        f"drift: {DEMO_TRAFFIC_DAYS} days of traffic, {DEMO_DRIFT_PROFILE} from day "
+        f"{DEMO_DRIFT_FROM} (unseen brands and product names)"
+    )
+    summary = _simulate(
+        settings,
+        days=DEMO_TRAFFIC_DAYS,
+        drift_from=DEMO_DRIFT_FROM,
+        profile=DEMO_DRIFT_PROFILE,
+        per_day=500,
+        end_date=None,
+        seed=None,
+    )
+    _say(f"{summary.rows} predictions logged ({summary.inserted} new) in {summary.seconds:.0f} s")
+    dates = [d.day.isoformat() for d in summary.days][-DEMO_REPORT_DAYS:]
+    _say(f"daily_drift_check for {dates[0]} .. {dates[-1]} (7-day window vs the 30 days before)")
+    table = run_drift_checks(settings, dates)
+    click.echo()
+    click.echo(_table(table))
+    flagged = table[table["severity"].isin(["ALERT", "CRITICAL"])]
+    if flagged.empty:
+        _say("no drift at ALERT or worse in these days")
+        return
+    first = flagged.iloc[0]
+    _say(f"drift detected on {first['date']}: {first['severity']}, driven by {first['driven by']}")
+    for alert in list_alerts(_engine(settings), status="open", limit=5):
+        click.echo(
+            f"  alert #{alert['id']} {alert['severity']} {alert['signal']} "
+            f"({alert['report_date']}): recommended action: {alert['recommended_action']}"
+        )
+
+
 @main.command("demo")
 @click.option("--weeks", default=5, show_default=True, type=click.IntRange(1, 30))
-def demo(weeks: int) -> None:
-    """Run `weekly_ml_pipeline` for the first weeks through Dagster and print what happened."""
+@click.option(
+    "--drift/--no-drift",
+    default=True,
+    show_default=True,
+    help="Then simulate traffic that drifts in its last week and run the daily drift check.",
+)
+def demo(weeks: int, drift: bool) -> None:
+    """Run `weekly_ml_pipeline` for the first weeks through Dagster, then simulate 37 days of
+    traffic drifting in the last week and run `daily_drift_check`; print what happened."""
     from rakuten_assets.defs.partitions import partition_key_for
-    from rakuten_assets.runner import run_weekly_job
+    from rakuten_assets.runner import run_job
 
     settings = _settings()
     started = time.perf_counter()
@@ -307,7 +360,9 @@ def demo(weeks: int) -> None:
             continue
         _say(f"week {number}/{weeks} ({key}): load slice -> train -> evaluate -> promote")
         t0 = time.perf_counter()
-        result = run_weekly_job(defs, key, settings=settings, log_level="CRITICAL", progress=_say)
+        result = run_job(
+            defs, "weekly_ml_pipeline", key, settings=settings, log_level="CRITICAL", progress=_say
+        )
         outcome = "succeeded" if result.success else "FAILED"
         _say(
             f"week {number}/{weeks}: Dagster run {result.run_id} {outcome} in {time.perf_counter() - t0:.0f} s"
@@ -318,10 +373,17 @@ def demo(weeks: int) -> None:
             raise click.ClickException(f"weekly_ml_pipeline failed for {key}: {message}")
     click.echo()
     click.echo(_table(weekly_summary(settings, keys)))
+    if drift:
+        _demo_drift(settings)
     click.echo(f"\nDone in {time.perf_counter() - started:.0f} s. Look around:")
     click.echo("  make dev        # Dagster UI on http://127.0.0.1:3000 (runs, assets, checks)")
     click.echo("  make mlflow-ui  # MLflow UI on http://127.0.0.1:5000 (runs, registry)")
     click.echo("  make status     # loads, Production model, promotion decisions")
+    if drift:
+        click.echo("  make view-alerts / make view-drift-reports   # what the drift check found")
+        click.echo(
+            "  make serve      # the API; POST /api/alerts/{id}/acknowledge, /api/rollback-model"
+        )
 
 
 @main.command("dev")
@@ -410,6 +472,278 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     ]  # fmt: skip
     _say(f"prediction API on http://{bind_host}:{bind_port} (docs at /docs)")
     os.execvpe(uvicorn, command, env)
+
+
+def _simulate(
+    settings: Settings,
+    *,
+    days: int,
+    drift_from: int | None,
+    profile: str | None,
+    per_day: int,
+    end_date: date | None,
+    seed: int | None,
+) -> Any:
+    """Log simulated traffic scored by the Production model (see `simulate-traffic`)."""
+    from rakuten_assets import registry
+    from rakuten_assets.drift import simulate
+
+    name = settings.registered_model_name
+    current = registry.production_version(registry.configure(settings.tracking_uri), name)
+    if current is None:
+        raise click.ClickException(
+            f"no Production version of {name} in the registry at {settings.tracking_uri}: "
+            "run `make demo` or `rakuten train-model --promote` first"
+        )
+    version = int(current.version)
+    pipeline = registry.load_model(name, version)
+    last_day = end_date or simulate.yesterday(settings.pipeline_timezone)
+    seed = simulate.DEFAULT_SEED if seed is None else seed
+    drift = f"; {profile} drift from day {drift_from}" if profile else ""
+    _say(
+        f"simulating {days} days x {per_day} predictions ending {last_day} "
+        f"({settings.pipeline_timezone}) with {name} v{version}, seed {seed}{drift}"
+    )
+    try:
+        return simulate.simulate_traffic(
+            _engine(settings),
+            pipeline,
+            version,
+            days=days,
+            end_date=last_day,
+            per_day=per_day,
+            drift_from=drift_from,
+            profile=profile,
+            seed=seed,
+            timezone=settings.pipeline_timezone,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command("simulate-traffic")
+@click.option("--days", required=True, type=click.IntRange(1, 3_660), help="Days to simulate.")
+@click.option(
+    "--drift-from",
+    type=click.IntRange(min=1),
+    help="1-based simulated day from which the drift applies "
+    "(--days 37 --drift-from 31: drift in the last week).",
+)
+@click.option(
+    "--drift-profile",
+    # The names of rakuten_assets.drift.simulate.PROFILES (a test keeps them equal); not
+    # imported here, so that `rakuten --help` does not load scikit-learn and MLflow.
+    type=click.Choice(["class_shift", "new_vocabulary", "longer_texts"]),
+    help="What drifts from --drift-from on (default with --drift-from: class_shift).",
+)
+@click.option(
+    "--per-day",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Predictions per simulated day.",
+)
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last simulated day (default: yesterday in PIPELINE_TIMEZONE, the day the next "
+    "daily drift check reports on).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="Traffic seed (default: a fixed one); the same seed and days give the same rows, "
+    "and a rerun adds nothing.",
+)
+def simulate_traffic_command(
+    days: int,
+    drift_from: int | None,
+    drift_profile: str | None,
+    per_day: int,
+    end_date: Any,  # a datetime (click.DateTime) or None
+    seed: int | None,
+) -> None:
+    """Log days of predictions of the Production model on new listings, optionally drifting."""
+    if drift_profile is not None and drift_from is None:
+        raise click.UsageError("--drift-profile needs --drift-from DAY, the first drifted day")
+    if drift_from is not None and drift_from > days:
+        raise click.UsageError(f"--drift-from {drift_from} is after the last simulated day {days}")
+    settings = _settings()
+    _init(settings)
+    summary = _simulate(
+        settings,
+        days=days,
+        drift_from=drift_from,
+        profile=(drift_profile or "class_shift") if drift_from is not None else None,
+        per_day=per_day,
+        end_date=end_date.date() if end_date is not None else None,
+        seed=seed,
+    )
+    click.echo(_table(summary.as_frame()))
+    _say(
+        f"{summary.rows} predictions logged in {summary.seconds:.1f} s, "
+        f"{summary.inserted} of them new"
+    )
+    if summary.inserted < summary.rows:
+        _say(
+            f"{summary.rows - summary.inserted} were already in the log from an earlier run "
+            "with this seed and were kept as they were; use another --seed to add traffic"
+        )
+
+
+# --- drift monitoring -----------------------------------------------------------------------
+
+
+def _report_dates(settings: Settings, date_: Any, days: int) -> list[str]:
+    """``days`` report dates ending at ``date_`` (default: yesterday, the last complete day)."""
+    from datetime import timedelta
+
+    from rakuten_assets.drift.simulate import yesterday
+
+    last = date_.date() if date_ is not None else yesterday(settings.pipeline_timezone)
+    return [(last - timedelta(days=n)).isoformat() for n in reversed(range(days))]
+
+
+def run_drift_checks(settings: Settings, dates: list[str]) -> pd.DataFrame:
+    """Run `daily_drift_check` in-process for each date; one summary row per report."""
+    from sqlalchemy import select
+
+    from rakuten_assets.db import alerts, drift_reports
+    from rakuten_assets.runner import run_job
+
+    defs = _defs()
+    engine = _engine(settings)
+    rows = []
+    for key in dates:
+        result = run_job(defs, "daily_drift_check", key, settings=settings, log_level="CRITICAL")
+        if not result.success:
+            failure = next((e for e in result.all_events if e.is_failure), None)
+            message = failure.message if failure else "see the Dagster UI"
+            raise click.ClickException(f"daily_drift_check failed for {key}: {message}")
+        with engine.connect() as conn:
+            report = conn.execute(
+                select(drift_reports).where(drift_reports.c.report_date == date.fromisoformat(key))
+            ).one()
+            raised = conn.execute(
+                select(alerts.c.id, alerts.c.signal, alerts.c.severity).where(
+                    alerts.c.report_id == report.id, alerts.c.status == "open"
+                )
+            ).all()
+        rows.append(
+            {
+                "date": key,
+                "status": report.status,
+                "severity": report.severity,
+                "driven by": report.driving_signal or "-",
+                "current": report.current_count,
+                "reference": report.reference_count,
+                "open alerts": ", ".join(f"#{a.id} {a.signal} ({a.severity})" for a in raised)
+                or "-",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@main.command("check-drift")
+@click.option(
+    "--date",
+    "date_",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Report date (default: yesterday in PIPELINE_TIMEZONE).",
+)
+@click.option(
+    "--days",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 366),
+    help="Reports ending there.",
+)
+def check_drift(date_: Any, days: int) -> None:
+    """Run `daily_drift_check` in-process (report + alerts) and print severity per day."""
+    settings = _settings()
+    _init(settings)
+    click.echo(_table(run_drift_checks(settings, _report_dates(settings, date_, days))))
+
+
+@main.command("trigger-drift-check")
+@click.option(
+    "--date",
+    "date_",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Report date (default: yesterday in PIPELINE_TIMEZONE).",
+)
+def trigger_drift_check(date_: Any) -> None:
+    """Launch `daily_drift_check` on the running Dagster webserver (DAGSTER_URL)."""
+    from rakuten_assets.launcher import DagsterUnavailableError, launch_run
+
+    settings = _settings()
+    (key,) = _report_dates(settings, date_, 1)
+    try:
+        run_id = launch_run(settings.dagster_url, "daily_drift_check", key)
+    except DagsterUnavailableError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"launched run {run_id} for {key}: {settings.dagster_url}/runs/{run_id}")
+
+
+@main.command("view-drift-reports")
+@click.option("--limit", default=14, show_default=True, type=click.IntRange(1, 1_000))
+def view_drift_reports(limit: int) -> None:
+    """The latest drift reports, newest first, with PSI per signal."""
+    from rakuten_assets.db import require_schema
+    from rakuten_assets.drift.report import latest_reports
+
+    settings = _settings()
+    engine = _engine(settings)
+    require_schema(engine)
+    rows = []
+    for report in latest_reports(engine, limit):
+        row = {
+            "date": report.report_date.isoformat(),
+            "status": report.status,
+            "severity": str(report.severity),
+            "driven by": report.driving_signal or "-",
+            "current": report.current_count,
+            "reference": report.reference_count,
+        }
+        row |= {f"PSI {s.name}": round(s.psi, 3) for s in report.signals}
+        rows.append(row)
+    click.echo(_table(pd.DataFrame(rows)))
+
+
+@main.command("view-alerts")
+@click.option(
+    "--status",
+    "status_",
+    type=click.Choice(["open", "acknowledged", "resolved"]),
+    help="Only alerts in this state (default: all).",
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+def view_alerts(status_: str | None, limit: int) -> None:
+    """Drift alerts, newest first, with their recommended action."""
+    from rakuten_assets.db import require_schema
+    from rakuten_assets.drift.alerts import list_alerts
+
+    settings = _settings()
+    engine = _engine(settings)
+    require_schema(engine)
+    columns = ["id", "report_date", "signal", "severity", "status", "recommended_action", "actions"]
+    frame = pd.DataFrame(list_alerts(engine, status=status_, limit=limit))
+    click.echo(_table(frame[columns] if not frame.empty else frame))
+
+
+@main.command("clear-alerts")
+@click.option("--actor", default=lambda: os.environ.get("USER", "operator"), show_default="$USER")
+@click.option("--note", default="cleared from the CLI", show_default=True)
+def clear_alerts(actor: str, note: str) -> None:
+    """Resolve every open or acknowledged alert (recorded with who and why)."""
+    from rakuten_assets.db import require_schema
+    from rakuten_assets.drift.alerts import resolve_alerts
+
+    settings = _settings()
+    engine = _engine(settings)
+    require_schema(engine)
+    resolved = resolve_alerts(engine, actor, note=note)
+    _say(f"resolved {len(resolved)} alert(s)" + (f": {resolved}" if resolved else ""))
 
 
 if __name__ == "__main__":

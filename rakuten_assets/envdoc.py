@@ -37,6 +37,22 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("Services", ("environment", "mlflow_ui_url", "dagster_url")),
     (
+        "Drift monitoring and alerts",
+        (
+            "drift_start_date",
+            "drift_current_days",
+            "drift_reference_days",
+            "drift_min_samples",
+            "drift_bins",
+            "drift_binning",
+            "alert_cooldown_days",
+            "drift_auto_retrain",
+            "alert_webhook_url",
+            "alert_webhook_attempts",
+            "alert_webhook_timeout_seconds",
+        ),
+    ),
+    (
         "Prediction API",
         (
             "api_host",

@@ -70,6 +70,13 @@ def launch_weekly_run(
     dagster_url: str, partition_key: str, *, launched_by: str = "rakuten-cli"
 ) -> str:
     """Submit one run of `weekly_ml_pipeline` for ``partition_key``; returns the Dagster run id."""
+    return launch_run(dagster_url, WEEKLY_JOB, partition_key, launched_by=launched_by)
+
+
+def launch_run(
+    dagster_url: str, job_name: str, partition_key: str, *, launched_by: str = "rakuten-cli"
+) -> str:
+    """Submit one run of a partitioned job for ``partition_key``; returns the Dagster run id."""
     from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
     url = urlparse(dagster_url)
@@ -82,10 +89,10 @@ def launch_weekly_run(
             timeout=30,
         )
         return client.submit_job_execution(
-            WEEKLY_JOB, tags={"dagster/partition": partition_key, "launched_by": launched_by}
+            job_name, tags={"dagster/partition": partition_key, "launched_by": launched_by}
         )
     except (DagsterGraphQLClientError, ConnectionError) as exc:
         raise DagsterUnavailableError(
-            f"could not launch {WEEKLY_JOB} on {dagster_url}: {exc}. "
+            f"could not launch {job_name} on {dagster_url}: {exc}. "
             "Is the Dagster webserver running (`make dev`)?"
         ) from exc

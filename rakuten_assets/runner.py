@@ -102,16 +102,17 @@ def _report_steps(
     return len(records)
 
 
-def run_weekly_job(
+def run_job(
     defs: dg.Definitions,
+    job_name: str,
     partition_key: str,
     *,
     settings: Settings,
     log_level: str = "INFO",
     progress: Callable[[str], None] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Execute the `weekly_ml_pipeline` job for one weekly partition, reporting step progress."""
-    job = defs.resolve_job_def("weekly_ml_pipeline")
+    """Execute a partitioned job of the code location for one partition, reporting step progress."""
+    job = defs.resolve_job_def(job_name)
     dagster = instance(settings)
     run_id = str(uuid.uuid4())
     outcome: list[dg.ExecuteInProcessResult] = []
@@ -132,7 +133,7 @@ def run_weekly_job(
         except BaseException as exc:  # re-raised in the caller's thread below
             errors.append(exc)
 
-    worker = threading.Thread(target=execute, name=f"weekly-{partition_key}")
+    worker = threading.Thread(target=execute, name=f"{job_name}-{partition_key}")
     worker.start()
     seen, started = 0, dict[str, float]()
     while worker.is_alive():

@@ -138,10 +138,59 @@ class Settings(BaseSettings):
         "workers (read by prometheus-client itself; `rakuten serve --workers N` sets it).",
     )
 
+    # Drift monitoring and alerts.
+    drift_current_days: int = Field(
+        7, ge=1, description="Days of logged predictions in a drift report's current window."
+    )
+    drift_reference_days: int = Field(
+        30, ge=1, description="Days before the current window that form the reference window."
+    )
+    drift_min_samples: int = Field(
+        100,
+        ge=1,
+        description="Fewest predictions per window for a meaningful report "
+        "(below: status insufficient_data).",
+    )
+    drift_bins: int = Field(10, ge=2, le=1_000, description="PSI bins of the numeric signals.")
+    drift_binning: Literal["equal_width", "quantile"] = Field(
+        "equal_width",
+        description="PSI bins: equal width over both windows' range, or reference quantiles.",
+    )
+    drift_start_date: str = Field(
+        "2026-01-01", description="First daily partition of the drift check (YYYY-MM-DD)."
+    )
+    alert_cooldown_days: int = Field(
+        3,
+        ge=0,
+        description="An alert on a signal is not raised again within this many days of an "
+        "open or acknowledged one, unless its severity rises.",
+    )
+    drift_auto_retrain: bool = Field(
+        False,
+        description="When true, a CRITICAL drift report launches weekly_ml_pipeline by itself; "
+        "otherwise the alert recommends it to an operator.",
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="URL that receives a JSON POST for each new alert; empty = none."
+    )
+    alert_webhook_attempts: int = Field(
+        3, ge=1, le=10, description="Delivery attempts of one alert webhook call."
+    )
+    alert_webhook_timeout_seconds: float = Field(
+        5.0, gt=0.0, description="Timeout of one webhook delivery attempt."
+    )
+
     @field_validator("database_url", "mlflow_tracking_uri")
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("alert_webhook_url", mode="before")
+    @classmethod
+    def _empty_url_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("api_admin_token", "api_client_token", mode="before")
     @classmethod

@@ -12,7 +12,15 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sqlalchemy import create_engine, func, select
 
-from rakuten_assets.db import data_loads, model_promotions, product_history, products
+from rakuten_assets.db import (
+    alerts,
+    data_loads,
+    drift_reports,
+    model_promotions,
+    prediction_log,
+    product_history,
+    products,
+)
 from rakuten_assets.processes import free_port, mlflow_server, running
 
 BIN = Path(sys.executable).parent
@@ -37,21 +45,39 @@ def _counts(database_url: str) -> dict[str, int]:
     with engine.connect() as conn:
         counts = {
             table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-            for table in (products, product_history, data_loads, model_promotions)
+            for table in (
+                products,
+                product_history,
+                data_loads,
+                model_promotions,
+                prediction_log,
+                drift_reports,
+                alerts,
+            )
         }
     engine.dispose()
     return counts
+
+
+def _table_rows(stdout: str, header_start: str) -> tuple[str, list[str]]:
+    """The header and the data rows of the markdown table whose header starts with ``header_start``."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return lines[start], rows
 
 
 def test_demo_runs_twice_without_duplicating_anything(tmp_path: Path) -> None:
     env = {"DATA_DIR": str(tmp_path / "var"), **SMALL}
     first = rakuten("demo", "--weeks", "2", env=env)
     assert first.returncode == 0, first.stderr[-3000:]
-    lines = first.stdout.splitlines()
-    header = next(line for line in lines if line.startswith("| week"))
+    header, rows = _table_rows(first.stdout, "| week")
     for column in ("% loaded", "rows", "candidate F1", "Production F1", "decision", "reason"):
         assert column in header
-    rows = [line for line in lines if line.startswith("| 2026-")]
     assert len(rows) == 2
     assert "|         40 |" in rows[0]
     assert "|         43 |" in rows[1]
@@ -59,11 +85,22 @@ def test_demo_runs_twice_without_duplicating_anything(tmp_path: Path) -> None:
     assert "make dev" in first.stdout
     assert "make mlflow-ui" in first.stdout
 
+    # Then the drift part: traffic drifting in its last week, the daily check for the last days.
+    header, days = _table_rows(first.stdout, "| date")
+    for column in ("status", "severity", "driven by", "current", "reference", "open alerts"):
+        assert column in header
+    assert len(days) == 9
+    assert "| OK " in days[0]  # before the drift
+    assert any("CRITICAL" in day or "ALERT" in day for day in days[-6:])
+    assert "drift detected on" in first.stderr
+    assert "recommended action: retrain or roll back" in first.stdout
+
     url = f"sqlite:///{tmp_path / 'var' / 'rakuten.db'}"
     before = _counts(url)
     second = rakuten("demo", "--weeks", "2", env=env)
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stderr.count("already decided, skipped") == 2
+    assert "(0 new)" in second.stderr  # the same traffic is not logged twice
     assert _counts(url) == before
     runs = list((tmp_path / "var" / "dagster").glob("storage/*"))
     assert runs, "the demo's runs are recorded in the project's Dagster instance"
@@ -71,6 +108,16 @@ def test_demo_runs_twice_without_duplicating_anything(tmp_path: Path) -> None:
     status = rakuten("status", env=env)
     assert status.returncode == 0, status.stderr
     assert "Production model: rakuten_classifier v" in status.stdout
+    alerts = rakuten("view-alerts", "--status", "open", env=env)
+    assert alerts.returncode == 0, alerts.stderr
+    assert "retrain or roll back" in alerts.stdout
+    reports = rakuten("view-drift-reports", "--limit", "3", env=env)
+    assert reports.returncode == 0, reports.stderr
+    assert "PSI unknown_token_share" in reports.stdout
+    cleared = rakuten("clear-alerts", "--actor", "tester", env=env)
+    assert cleared.returncode == 0, cleared.stderr
+    assert "resolved" in cleared.stderr
+    assert "(none)" in rakuten("view-alerts", "--status", "open", env=env).stdout
 
 
 def test_load_train_and_promote_verbs(tmp_path: Path) -> None:
@@ -100,9 +147,9 @@ def test_the_same_demo_runs_on_postgresql_and_an_mlflow_server(tmp_path: Path, p
             "MLFLOW_TRACKING_URI": tracking,
             **SMALL,
         }
-        result = rakuten("demo", "--weeks", "2", env=env)
+        result = rakuten("demo", "--weeks", "2", "--no-drift", env=env)
         assert result.returncode == 0, result.stderr[-3000:]
-        assert len([line for line in result.stdout.splitlines() if line.startswith("| 2026-")]) == 2
+        assert len(_table_rows(result.stdout, "| week")[1]) == 2
         client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
         production = client.get_model_version_by_alias("rakuten_classifier", "production")
         assert production.tags["stage"] == "Production"

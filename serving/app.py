@@ -23,10 +23,11 @@ from rakuten_assets.settings import Settings, get_settings
 from serving import metrics
 from serving.batching import MicroBatcher
 from serving.config import check_secrets, configure_logging, configure_mlflow_client
+from serving.drift_metrics import DriftCollector
 from serving.limits import BodySizeLimitMiddleware
 from serving.model_store import ModelStore
 from serving.prediction_log import PredictionLogger
-from serving.routers import control, health, predict
+from serving.routers import control, health, monitoring, predict
 from serving.state import ServingState
 
 log = logging.getLogger("serving")
@@ -55,7 +56,12 @@ def _build_state(settings: Settings) -> ServingState:
         max_wait_seconds=settings.api_microbatch_max_wait_ms / 1000,
     )
     return ServingState(
-        settings=settings, engine=engine, store=store, batcher=batcher, prediction_log=logger
+        settings=settings,
+        engine=engine,
+        store=store,
+        batcher=batcher,
+        prediction_log=logger,
+        drift_gauges=DriftCollector(engine),
     )
 
 
@@ -93,6 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "predict", "description": "Classify listings."},
             {"name": "health", "description": "Liveness, readiness, model, metrics."},
             {"name": "control", "description": "Retrain and rollback (admin token)."},
+            {
+                "name": "monitoring",
+                "description": "Drift reports and alerts; acknowledge and act (admin token).",
+            },
         ],
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
@@ -117,4 +127,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(predict.router)
     app.include_router(health.router)
     app.include_router(control.router)
+    app.include_router(monitoring.router)
     return app

@@ -1,4 +1,5 @@
-"""What the routers share: settings, the served model, the micro-batcher, the prediction log."""
+"""What the routers share: settings, the served model, the micro-batcher, the prediction log,
+the drift gauges."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import Engine
 
 from rakuten_assets.settings import Settings
 from serving.batching import MicroBatcher
+from serving.drift_metrics import DriftCollector
 from serving.model_store import ModelStore
 from serving.prediction_log import PredictionLogger
 
@@ -19,3 +21,4 @@ class ServingState:
     store: ModelStore
     batcher: MicroBatcher
     prediction_log: PredictionLogger
+    drift_gauges: DriftCollector

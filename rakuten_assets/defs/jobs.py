@@ -4,6 +4,7 @@ from typing import Any
 
 import dagster as dg
 
+from rakuten_assets.defs.drift import DRIFT_JOB, daily_partitions
 from rakuten_assets.defs.partitions import weekly_partitions
 
 WEEKLY_JOB = "weekly_ml_pipeline"
@@ -30,4 +31,24 @@ weekly_ml_pipeline_schedule = dg.build_schedule_from_partitioned_job(
     weekly_ml_pipeline,
     name=f"{WEEKLY_JOB}_schedule",
     description="Every Monday at 07:05 Europe/Paris, for the week that just ended.",
+)
+
+
+daily_drift_check = dg.define_asset_job(
+    name=DRIFT_JOB,
+    selection=dg.AssetSelection.assets("drift_report", "drift_alert"),
+    partitions_def=daily_partitions,
+    description=(
+        "Daily: compare the last 7 days of logged predictions with the 30 days before them, "
+        "store the drift report, and raise alerts with the recommended action."
+    ),
+    tags={"pipeline": "daily"},
+)
+
+#: `0 1 * * *` in Europe/Paris, derived from the partitions: the report for day D runs at 01:00
+#: on D+1, when D is complete.
+daily_drift_check_schedule = dg.build_schedule_from_partitioned_job(
+    daily_drift_check,
+    name=f"{DRIFT_JOB}_schedule",
+    description="Every day at 01:00 Europe/Paris, for the day that just ended.",
 )

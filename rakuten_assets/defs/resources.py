@@ -69,6 +69,22 @@ class ModelRegistryResource(dg.ConfigurableResource):
         return f"{self.ui_url.rstrip('/')}/#/models/{self.model_name}/versions/{version}"
 
 
+class DriftMonitorResource(dg.ConfigurableResource):
+    """Windows, bins and thresholds of the daily drift check, and where its alerts go."""
+
+    current_days: int = 7
+    reference_days: int = 30
+    min_samples: int = 100
+    bins: int = 10
+    binning: str = "equal_width"
+    timezone: str = "Europe/Paris"
+    cooldown_days: int = 3
+    auto_retrain: bool = False
+    webhook_url: str | None = None
+    webhook_attempts: int = 3
+    webhook_timeout_seconds: float = 5.0
+
+
 @dataclass
 class _TrackingContext:
     """The fields dagster-mlflow's ``MlFlow`` reads from its (legacy) init context."""
@@ -135,6 +151,19 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             tracking_uri=settings.tracking_uri,
             experiment_name=settings.mlflow_experiment,
             artifact_root=str(settings.mlflow_artifact_root) if is_file_store else None,
+        ),
+        "drift": DriftMonitorResource(
+            current_days=settings.drift_current_days,
+            reference_days=settings.drift_reference_days,
+            min_samples=settings.drift_min_samples,
+            bins=settings.drift_bins,
+            binning=settings.drift_binning,
+            timezone=settings.pipeline_timezone,
+            cooldown_days=settings.alert_cooldown_days,
+            auto_retrain=settings.drift_auto_retrain,
+            webhook_url=settings.alert_webhook_url,
+            webhook_attempts=settings.alert_webhook_attempts,
+            webhook_timeout_seconds=settings.alert_webhook_timeout_seconds,
         ),
         "io_manager": dg.FilesystemIOManager(base_dir=str(settings.data_dir / "dagster_storage")),
     }

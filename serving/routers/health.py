@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
@@ -89,4 +90,6 @@ async def model_info(state: StateDep) -> ModelInfo:
 async def prometheus_metrics(state: StateDep) -> Response:
     metrics.LOG_QUEUE_DEPTH.set(state.prediction_log.depth())
     payload, content_type = metrics.render()
-    return Response(payload, media_type=content_type)
+    # The drift gauges read the database: off the event loop.
+    drift = await asyncio.to_thread(state.drift_gauges.render)
+    return Response(payload + drift, media_type=content_type)

@@ -1,0 +1,226 @@
+"""Group `monitoring`: the daily drift report, its alerts, and the sensor that can retrain.
+
+Partition ``D`` (a day, Europe/Paris) is the report for the 7 days ending on ``D``; the schedule
+runs it at 01:00 the day after, when ``D`` is complete. The report and the alerts are rows of
+the product database (``drift_reports``, ``alerts``), so the API, the UI and the CLI read the
+same thing the assets wrote.
+"""
+
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from sqlalchemy import Engine, select
+
+from rakuten_assets.data.loader import next_slice_index
+from rakuten_assets.db import drift_reports
+from rakuten_assets.defs.partitions import partition_key_for
+from rakuten_assets.defs.resources import DatabaseResource, DriftMonitorResource
+from rakuten_assets.drift import alerts as drift_alerts
+from rakuten_assets.drift.report import compute_report, store_report
+from rakuten_assets.settings import get_settings
+
+_settings = get_settings()
+
+#: One partition per day; the schedule built from it runs at 01:00 (`0 1 * * *`).
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=_settings.drift_start_date,
+    hour_offset=1,
+    timezone=_settings.pipeline_timezone,
+)
+
+DRIFT_JOB = "daily_drift_check"
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value else f"{value:.{digits}f}"
+    return str(value)
+
+
+def signals_markdown(signals: Mapping[str, Mapping[str, Any]]) -> str:
+    """The per-signal table of a report (results by signal name), for the Dagster UI."""
+    lines = [
+        "| signal | severity | PSI | test | statistic | p-value | flagged | JS distance |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, result in signals.items():
+        lines.append(
+            f"| {name} | {result.get('severity')} | {_fmt(result.get('psi'))} "
+            f"| {result.get('test', '–')} | {_fmt(result.get('statistic'))} "
+            f"| {_fmt(result.get('p_value'))} | {result.get('flagged')} "
+            f"| {_fmt(result.get('js_distance'))} |"
+        )
+    return "\n".join(lines)
+
+
+@dg.asset(
+    group_name="monitoring",
+    partitions_def=daily_partitions,
+    kinds={"sql", "scipy"},
+    tags={"pipeline": "daily"},
+)
+def drift_report(
+    context: dg.AssetExecutionContext, database: DatabaseResource, drift: DriftMonitorResource
+) -> dg.MaterializeResult:
+    """Drift of the logged predictions: the 7 days ending on the partition date against the 30
+    days before them (PSI, KS / Chi², JS per signal; severity; the signal that drove it).
+
+    Below the minimum sample size the report is stored with status `insufficient_data`.
+    """
+    report_date = date.fromisoformat(context.partition_key)
+    report = compute_report(
+        database.engine,
+        report_date,
+        current_days=drift.current_days,
+        reference_days=drift.reference_days,
+        min_samples=drift.min_samples,
+        timezone=drift.timezone,
+        bins=drift.bins,
+        binning="quantile" if drift.binning == "quantile" else "equal_width",
+    )
+    report_id = store_report(database.engine, report, dagster_run_id=context.run_id)
+    signals = drift_alerts.signal_results(report.signals_document())
+    metadata: dict[str, Any] = {
+        "report_id": report_id,
+        "status": str(report.status),
+        "severity": str(report.severity),
+        "driving_signal": report.driving_signal or "–",
+        "reference_count": dg.MetadataValue.int(report.reference_count),
+        "current_count": dg.MetadataValue.int(report.current_count),
+        "current_window": f"{report.current_start.isoformat()} – {report.current_end.isoformat()}",
+        "reference_window": (
+            f"{report.reference_start.isoformat()} – {report.reference_end.isoformat()}"
+        ),
+    }
+    if signals:
+        metadata["signals"] = dg.MetadataValue.md(signals_markdown(signals))
+        for name, result in signals.items():
+            if result.get("psi") is not None:
+                metadata[f"psi/{name}"] = dg.MetadataValue.float(float(result["psi"]))
+    context.log.info(
+        "drift report %s: %s, severity %s (driven by %s), %d current vs %d reference rows",
+        report_date,
+        report.status,
+        report.severity,
+        report.driving_signal,
+        report.current_count,
+        report.reference_count,
+    )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    group_name="monitoring",
+    partitions_def=daily_partitions,
+    deps=[drift_report],
+    kinds={"sql"},
+    tags={"pipeline": "daily"},
+)
+def drift_alert(
+    context: dg.AssetExecutionContext, database: DatabaseResource, drift: DriftMonitorResource
+) -> dg.MaterializeResult:
+    """Alerts for the signals of the day's report at ALERT or worse, with the recommended action
+    (WARNING monitor; ALERT investigate / consider retrain; CRITICAL retrain or roll back).
+
+    Not raised again within the cooldown unless the severity rises; each new alert is posted to
+    the webhook when one is configured (a failing webhook is reported, never fatal).
+    """
+    report_date = date.fromisoformat(context.partition_key)
+    with database.engine.connect() as conn:
+        report = conn.execute(
+            select(drift_reports).where(drift_reports.c.report_date == report_date)
+        ).one()
+    outcome = drift_alerts.raise_alerts(
+        database.engine, int(report.id), cooldown_days=drift.cooldown_days
+    )
+    deliveries: list[str] = []
+    if drift.webhook_url:
+        for alert in outcome.raised:
+            delivery = drift_alerts.deliver_webhook(
+                drift.webhook_url,
+                drift_alerts.webhook_payload(alert),
+                attempts=drift.webhook_attempts,
+                timeout=drift.webhook_timeout_seconds,
+            )
+            deliveries.append(
+                f"alert {alert['id']}: {'delivered' if delivery.delivered else 'FAILED'} "
+                f"after {delivery.attempts} attempt(s) ({delivery.detail})"
+            )
+            if not delivery.delivered:
+                context.log.warning("webhook for alert %s failed: %s", alert["id"], delivery)
+    for alert in outcome.raised:
+        context.log.warning(
+            "alert %s: %s; recommended action: %s",
+            alert["id"],
+            alert["message"],
+            alert["recommended_action"],
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "report_id": int(report.id),
+            "severity": str(report.severity),
+            "recommended_action": drift_alerts.RECOMMENDED_ACTIONS[str(report.severity)],
+            "raised": dg.MetadataValue.int(len(outcome.raised)),
+            "alert_ids": dg.MetadataValue.json([a["id"] for a in outcome.raised]),
+            "suppressed_by_cooldown": dg.MetadataValue.json(outcome.suppressed),
+            "webhook": dg.MetadataValue.json(deliveries) if drift.webhook_url else "not set",
+        }
+    )
+
+
+def retrain_partition(engine: Engine) -> str:
+    """The weekly partition a drift-triggered retrain runs: the next slice to load, as the API's
+    `POST /api/trigger-retrain` does, so the new candidate sees data the current model has not."""
+    return partition_key_for(next_slice_index(engine))
+
+
+@dg.sensor(
+    name="drift_retrain_sensor",
+    job_name="weekly_ml_pipeline",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests one weekly_ml_pipeline run per CRITICAL drift report when "
+    "DRIFT_AUTO_RETRAIN is true; otherwise the alert recommends it to an operator.",
+)
+def drift_retrain_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource, drift: DriftMonitorResource
+) -> Iterator[dg.RunRequest | dg.SkipReason]:
+    """The cursor is the last report id seen; the run key (one per report) makes a re-evaluation,
+    or a re-computed report, never launch a second run for the same report."""
+    last_seen = int(context.cursor or 0)
+    with database.engine.connect() as conn:
+        critical = conn.execute(
+            select(drift_reports.c.id, drift_reports.c.report_date, drift_reports.c.driving_signal)
+            .where(drift_reports.c.id > last_seen, drift_reports.c.severity == "CRITICAL")
+            .order_by(drift_reports.c.id)
+        ).all()
+        newest = conn.execute(
+            select(drift_reports.c.id).order_by(drift_reports.c.id.desc())
+        ).first()
+    if newest is not None:
+        context.update_cursor(str(max(last_seen, int(newest.id))))
+    if not critical:
+        yield dg.SkipReason("no new CRITICAL drift report")
+        return
+    if not drift.auto_retrain:
+        yield dg.SkipReason(
+            f"{len(critical)} CRITICAL drift report(s) but DRIFT_AUTO_RETRAIN is off: "
+            "the alerts recommend a retrain or a rollback to an operator"
+        )
+        return
+    partition = retrain_partition(database.engine)
+    for report in critical:
+        yield dg.RunRequest(
+            run_key=f"drift-report-{report.id}",
+            partition_key=partition,
+            tags={
+                "launched_by": "drift_retrain_sensor",
+                "drift/report_id": str(report.id),
+                "drift/report_date": report.report_date.isoformat(),
+                "drift/driving_signal": str(report.driving_signal),
+            },
+        )

@@ -1,0 +1,127 @@
+"""Drift gauges on the API's ``/metrics``: the latest report's PSI per signal and its severity.
+
+The drift check runs in Dagster, not in the API; the API only *shows* its latest result so that
+a dashboard can put drift next to latency. The values are read from ``drift_reports`` when
+Prometheus scrapes (one indexed query, cached for a few seconds so that several scrapers do not
+multiply it), through a custom collector: every worker reads the same row, so the numbers are
+right with one worker or many, without multiprocess bookkeeping.
+
+If the database does not answer, the scrape still succeeds with the API's own metrics and
+``rakuten_drift_metrics_up 0``; the drift gauges are left out rather than shown stale.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from rakuten_assets.db import alerts, drift_reports
+from rakuten_assets.drift.alerts import ACTIVE, SEVERITIES, signal_results
+
+log = logging.getLogger("serving.drift_metrics")
+
+CACHE_SECONDS = 10.0
+
+
+class DriftCollector(Collector):
+    """Prometheus collector over the newest row of ``drift_reports``."""
+
+    def __init__(self, engine: Engine, cache_seconds: float = CACHE_SECONDS) -> None:
+        self.engine = engine
+        self.cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._cached: tuple[float, dict[str, Any] | None] | None = None
+        self._failing = False
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self)
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        # Nothing to declare up front: what exists depends on the database at scrape time.
+        return []
+
+    def render(self) -> bytes:
+        """The exposition text of the drift gauges alone (appended to the API's own metrics)."""
+        return generate_latest(self.registry)
+
+    def _read(self) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(drift_reports).order_by(drift_reports.c.report_date.desc()).limit(1)
+            ).first()
+            open_alerts = conn.execute(
+                select(func.count()).select_from(alerts).where(alerts.c.status.in_(ACTIVE))
+            ).scalar_one()
+        if row is None:
+            return {"report": None, "open_alerts": int(open_alerts)}
+        return {"report": dict(row._mapping), "open_alerts": int(open_alerts)}
+
+    def _latest(self) -> dict[str, Any] | None:
+        """The newest report (None: the database did not answer)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._cached is not None and now - self._cached[0] < self.cache_seconds:
+                return self._cached[1]
+            try:
+                value = self._read()
+            except SQLAlchemyError as exc:
+                if not self._failing:
+                    log.warning("drift gauges: database unreachable (%s)", type(exc).__name__)
+                self._failing = True
+                value = None
+            else:
+                self._failing = False
+            self._cached = (now, value)
+            return value
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        latest = self._latest()
+        yield GaugeMetricFamily(
+            "rakuten_drift_metrics_up",
+            "1 when the drift gauges could be read from the database at this scrape.",
+            value=0 if latest is None else 1,
+        )
+        if latest is None:
+            return
+        yield GaugeMetricFamily(
+            "rakuten_drift_open_alerts",
+            "Drift alerts that are open or acknowledged (not resolved).",
+            value=latest["open_alerts"],
+        )
+        report = latest["report"]
+        if report is None:
+            return
+        yield GaugeMetricFamily(
+            "rakuten_drift_severity",
+            "Severity of the latest drift report: 0 OK, 1 WARNING, 2 ALERT, 3 CRITICAL.",
+            value=SEVERITIES.index(str(report["severity"])),
+        )
+        yield GaugeMetricFamily(
+            "rakuten_drift_report_date_seconds",
+            "Report date (midnight UTC, Unix time) of the latest drift report.",
+            value=calendar.timegm(report["report_date"].timetuple()),
+        )
+        sufficient = GaugeMetricFamily(
+            "rakuten_drift_report_sufficient_data",
+            "1 when the latest drift report had enough predictions in both windows.",
+            value=1 if report["status"] == "ok" else 0,
+        )
+        yield sufficient
+        psi = GaugeMetricFamily(
+            "rakuten_drift_psi",
+            "Population stability index of each signal in the latest drift report.",
+            labels=["signal"],
+        )
+        for name, result in sorted(signal_results(report["signals"]).items()):
+            if result.get("psi") is not None:
+                psi.add_metric([name], float(result["psi"]))
+        yield psi

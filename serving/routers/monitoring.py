@@ -1,0 +1,282 @@
+"""Drift reports and alerts for operators (admin token): read them, acknowledge, act, resolve."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+
+from rakuten_assets.db import drift_reports
+from rakuten_assets.drift import alerts as drift_alerts
+from serving.deps import AdminDep, StateDep
+
+router = APIRouter(prefix="/api", tags=["monitoring"], dependencies=[AdminDep])
+
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No bearer token."},
+    403: {"description": "Wrong token (not API_ADMIN_TOKEN)."},
+}
+_ALERT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_AUTH,
+    404: {"description": "No alert with that id."},
+    409: {"description": "The alert is not in a state that allows this (e.g. already resolved)."},
+}
+
+Severity = Literal["OK", "WARNING", "ALERT", "CRITICAL"]
+
+
+class SignalResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    severity: str
+    psi: float | None = None
+    test: str | None = None
+    statistic: float | None = None
+    p_value: float | None = None
+    flagged: bool | None = None
+
+
+class DriftReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "report_date": "2026-02-10",
+                    "status": "ok",
+                    "severity": "CRITICAL",
+                    "driving_signal": "unknown_token_share",
+                    "current_count": 3500,
+                    "reference_count": 15000,
+                    "current_start": "2026-02-03T23:00:00+00:00",
+                    "current_end": "2026-02-10T23:00:00+00:00",
+                    "reference_start": "2026-01-04T23:00:00+00:00",
+                    "reference_end": "2026-02-03T23:00:00+00:00",
+                    "model_version": 3,
+                    "computed_at": "2026-02-11T00:00:04+00:00",
+                    "signals": {
+                        "unknown_token_share": {
+                            "severity": "CRITICAL",
+                            "psi": 1.42,
+                            "test": "ks",
+                            "statistic": 0.31,
+                            "p_value": 1e-90,
+                            "flagged": True,
+                        }
+                    },
+                }
+            ]
+        }
+    )
+
+    id: int
+    report_date: date
+    status: str
+    severity: str
+    driving_signal: str | None
+    current_count: int
+    reference_count: int
+    current_start: str
+    current_end: str
+    reference_start: str
+    reference_end: str
+    model_version: int | None
+    computed_at: str
+    signals: dict[str, SignalResult]
+
+
+class DriftReports(BaseModel):
+    reports: list[DriftReport]
+
+
+class Alert(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "created_at": "2026-02-11T00:00:05+00:00",
+                    "updated_at": "2026-02-11T08:30:00+00:00",
+                    "report_id": 12,
+                    "report_date": "2026-02-10",
+                    "signal": "unknown_token_share",
+                    "severity": "CRITICAL",
+                    "status": "acknowledged",
+                    "message": "CRITICAL drift of unknown_token_share in the 7 days to "
+                    "2026-02-10, PSI 1.420, ks p=1e-90",
+                    "recommended_action": "retrain or roll back",
+                    "psi": 1.42,
+                    "p_value": 1e-90,
+                    "actions": 1,
+                }
+            ]
+        }
+    )
+
+    id: int
+    created_at: str
+    updated_at: str
+    report_id: int
+    report_date: date
+    signal: str
+    severity: str
+    status: str
+    message: str
+    recommended_action: str
+    psi: float | None
+    p_value: float | None
+    actions: int = 0
+
+
+class Alerts(BaseModel):
+    alerts: list[Alert]
+
+
+class AlertActionRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"actor": "alice@ops", "note": "looking at new brands"}]}
+    )
+
+    actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    note: str = Field("", max_length=2_000, description="Free text kept with the action.")
+
+
+class OperatorActionRequest(AlertActionRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"action": "investigate", "actor": "alice@ops", "note": "new supplier feed"}
+            ]
+        }
+    )
+
+    action: Literal["investigate", "adjust_thresholds"] = Field(
+        description="What the operator does (retrain and rollback have their own endpoints, "
+        "which take an `alert_id`)."
+    )
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _report(row: dict[str, Any]) -> DriftReport:
+    data = dict(row)
+    for key in ("current_start", "current_end", "reference_start", "reference_end", "computed_at"):
+        data[key] = _iso(data[key])
+    data["signals"] = drift_alerts.signal_results(data["signals"])
+    return DriftReport.model_validate(data)
+
+
+def _alert(row: dict[str, Any]) -> Alert:
+    data = dict(row)
+    data["created_at"] = _iso(data["created_at"])
+    data["updated_at"] = _iso(data["updated_at"])
+    return Alert.model_validate(data)
+
+
+@router.get(
+    "/drift-reports",
+    summary="Latest daily drift reports, newest first",
+    response_model=DriftReports,
+    responses=_AUTH,
+)
+async def list_drift_reports(
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=365)] = 30,
+    severity: Annotated[Severity | None, Query(description="Only reports of this severity")] = None,
+) -> DriftReports:
+    def read() -> list[dict[str, Any]]:
+        query = select(drift_reports).order_by(drift_reports.c.report_date.desc()).limit(limit)
+        if severity is not None:
+            query = query.where(drift_reports.c.severity == severity)
+        with state.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    rows = await asyncio.to_thread(read)
+    return DriftReports(reports=[_report(r) for r in rows])
+
+
+@router.get("/alerts", summary="Drift alerts, newest first", response_model=Alerts, responses=_AUTH)
+async def list_alerts(
+    state: StateDep,
+    status_: Annotated[
+        Literal["open", "acknowledged", "resolved"] | None,
+        Query(alias="status", description="Only alerts in this state"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+) -> Alerts:
+    rows = await asyncio.to_thread(
+        drift_alerts.list_alerts, state.engine, status=status_, limit=limit
+    )
+    return Alerts(alerts=[_alert(r) for r in rows])
+
+
+async def _act(state: Any, alert_id: int, action: str, actor: str, note: str) -> Alert:
+    try:
+        row = await asyncio.to_thread(
+            drift_alerts.record_action,
+            state.engine,
+            alert_id,
+            action,
+            actor,
+            {"note": note} if note else {},
+        )
+    except drift_alerts.AlertNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except drift_alerts.AlertStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return _alert(row)
+
+
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id")]
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    summary="Acknowledge an open alert (who saw it, and a note)",
+    response_model=Alert,
+    responses=_ALERT_ERRORS,
+)
+async def acknowledge_alert(alert_id: AlertId, body: AlertActionRequest, state: StateDep) -> Alert:
+    return await _act(state, alert_id, "acknowledge", body.actor, body.note)
+
+
+@router.post(
+    "/alerts/{alert_id}/actions",
+    summary="Record an investigation or a threshold change about an alert",
+    response_model=Alert,
+    responses=_ALERT_ERRORS,
+)
+async def act_on_alert(alert_id: AlertId, body: OperatorActionRequest, state: StateDep) -> Alert:
+    return await _act(state, alert_id, body.action, body.actor, body.note)
+
+
+@router.post(
+    "/alerts/{alert_id}/resolve",
+    summary="Resolve an alert (the drift is over or was dealt with)",
+    response_model=Alert,
+    responses=_ALERT_ERRORS,
+)
+async def resolve_alert(alert_id: AlertId, body: AlertActionRequest, state: StateDep) -> Alert:
+    def resolve() -> dict[str, Any]:
+        # One conditional UPDATE decides; the alert is read afterwards only to answer.
+        done = drift_alerts.resolve_alerts(
+            state.engine, body.actor, alert_ids=[alert_id], note=body.note
+        )
+        current = drift_alerts.get_alert(state.engine, alert_id)
+        if not done:
+            raise drift_alerts.AlertStateError(f"alert {alert_id} is already {current['status']}")
+        return current
+
+    try:
+        row = await asyncio.to_thread(resolve)
+    except drift_alerts.AlertNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except drift_alerts.AlertStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return _alert(row)
