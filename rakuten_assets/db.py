@@ -139,6 +139,31 @@ prediction_log = Table(
     Index(None, "model_version", "predicted_at"),
 )
 
+#: Daily rollups of ``prediction_log`` for the drift report: per local day (of ``timezone``)
+#: and signal, how many predictions had each value (float signals by 0.001 bucket, see
+#: ``drift/report.py``). A report sums 37 days of these instead of reading every logged row.
+prediction_log_daily = Table(
+    "prediction_log_daily",
+    metadata,
+    Column("timezone", String(64), primary_key=True),
+    Column("local_day", Date, primary_key=True),
+    Column("signal", String(32), primary_key=True),
+    Column("value", Integer, primary_key=True, autoincrement=False),
+    Column("count", Integer, nullable=False),
+)
+
+#: One row per rolled-up day: how many ``prediction_log`` rows its rollup was built from, and
+#: when. A day whose row count no longer matches (late rows, the day still filling) is rebuilt.
+prediction_log_rollups = Table(
+    "prediction_log_rollups",
+    metadata,
+    Column("timezone", String(64), primary_key=True),
+    Column("local_day", Date, primary_key=True),
+    Column("source_rows", Integer, nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("duration_s", Float, nullable=False),
+)
+
 #: Operator actions taken through the API's control endpoints (retrain, rollback).
 api_actions = Table(
     "api_actions",
