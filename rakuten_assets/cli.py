@@ -456,6 +456,10 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     except OperationalError as exc:
         _say(f"database unreachable, predictions are spooled until it is back: {exc.orig}")
     env = dict(os.environ)
+    if settings.prometheus_multiproc_dir is None:
+        # `PROMETHEUS_MULTIPROC_DIR=` (empty, as in a copied .env.example) means unset; left in
+        # the environment, prometheus-client would write its files into the working directory.
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if workers > 1 and settings.prometheus_multiproc_dir is None:
         # prometheus-client aggregates the workers' metrics through files in this directory;
         # it must be empty at start, or old workers' counters would be added in.

@@ -8,9 +8,12 @@ never to a version that was rejected.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from rakuten_assets.db import model_promotions
 from rakuten_assets.settings import PROJECT_ROOT
@@ -243,12 +246,17 @@ def reject(client: MlflowClient, model_name: str, version: int, reason: str) -> 
     client.set_model_version_tag(model_name, str(version), "rejection_reason", reason)
 
 
-def record_decision(engine: Engine, **values: Any) -> int:
-    """Insert one ``model_promotions`` row; returns its id."""
+def record_decision(bind: Engine | Connection, **values: Any) -> int:
+    """Insert one ``model_promotions`` row; returns its id.
+
+    Pass the connection of :func:`promotion_lock` to record inside the locked transaction.
+    """
     values.setdefault("decided_at", datetime.now(UTC))
-    with engine.begin() as conn:
-        result = conn.execute(insert(model_promotions).values(**values))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+    statement = insert(model_promotions).values(**values).returning(model_promotions.c.id)
+    if isinstance(bind, Connection):
+        return int(bind.execute(statement).scalar_one())
+    with bind.begin() as conn:
+        return int(conn.execute(statement).scalar_one())
 
 
 def promotion_history(engine: Engine, model_name: str) -> pd.DataFrame:
@@ -261,15 +269,25 @@ def promotion_history(engine: Engine, model_name: str) -> pd.DataFrame:
         return pd.read_sql(query, conn)
 
 
-def production_lineage(engine: Engine, model_name: str) -> list[int]:
-    """The stack of Production versions: promotions push, rollbacks pop back to the one before."""
+def _production_stack(conn: Connection, model_name: str) -> list[int]:
     stack: list[int] = []
-    for row in promotion_history(engine, model_name).itertuples():
-        if row.decision == "promoted":
-            stack.append(int(row.candidate_version))
-        elif row.decision == "rolled_back" and stack:
+    rows = conn.execute(
+        select(model_promotions.c.decision, model_promotions.c.candidate_version)
+        .where(model_promotions.c.model_name == model_name)
+        .order_by(model_promotions.c.decided_at, model_promotions.c.id)
+    )
+    for decision, version in rows:
+        if decision == "promoted":
+            stack.append(int(version))
+        elif decision == "rolled_back" and stack:
             stack.pop()
     return stack
+
+
+def production_lineage(engine: Engine, model_name: str) -> list[int]:
+    """The stack of Production versions: promotions push, rollbacks pop back to the one before."""
+    with engine.connect() as conn:
+        return _production_stack(conn, model_name)
 
 
 def rollback_target(engine: Engine, model_name: str) -> int | None:
@@ -278,25 +296,97 @@ def rollback_target(engine: Engine, model_name: str) -> int | None:
     return stack[-2] if len(stack) >= 2 else None
 
 
-def rollback(
-    client: MlflowClient, engine: Engine, model_name: str, *, actor: str, reason: str
-) -> int:
-    """Move Production back to :func:`rollback_target`; recorded as a ``rolled_back`` row."""
-    target = rollback_target(engine, model_name)
-    if target is None:
-        raise LookupError(
-            f"no rollback target for {model_name}: the promotion history has fewer than two "
-            "Production versions"
+class ProductionChangedError(RuntimeError):
+    """Production is no longer the version the caller based its rollback on."""
+
+    def __init__(self, model_name: str, expected: int, actual: int | None) -> None:
+        self.expected, self.actual = expected, actual
+        now = f"v{actual}" if actual is not None else "no version"
+        super().__init__(
+            f"{model_name} Production is {now}, not v{expected} as the rollback request expected "
+            "(someone else promoted or rolled back meanwhile); check the current version and "
+            "retry if a rollback is still wanted"
         )
-    current = production_version(client, model_name)
-    set_production(client, model_name, target)
-    record_decision(
-        engine,
-        model_name=model_name,
-        candidate_version=target,
-        production_version=int(current.version) if current else None,
-        decision="rolled_back",
-        reason=reason,
-        actor=actor,
-    )
+
+
+def _advisory_key(model_name: str) -> int:
+    # pg_advisory_xact_lock takes a signed 64-bit key; one key per registered model.
+    digest = hashlib.blake2b(f"rakuten_assets.promotion:{model_name}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+@contextmanager
+def promotion_lock(engine: Engine, model_name: str) -> Iterator[Connection]:
+    """A transaction that holds the promotion lock of ``model_name`` until it ends.
+
+    Reading the promotion history, moving the alias and recording the decision must be one
+    step: otherwise two concurrent rollbacks both read "v3 then v2" and both move to v2. On
+    PostgreSQL the lock is a transaction-scoped advisory lock (released at commit, rollback or
+    when the client dies); on SQLite ``BEGIN IMMEDIATE`` takes the database's write lock before
+    the history is read, and other writers wait for it (``busy_timeout``). Everything read or
+    written under the lock must go through the yielded connection.
+    """
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(select(func.pg_advisory_xact_lock(_advisory_key(model_name))))
+            yield conn
+        return
+    if dialect != "sqlite":
+        raise NotImplementedError(
+            f"the promotion lock supports PostgreSQL and SQLite, not {dialect}"
+        )
+    # pysqlite opens its transactions lazily (a plain BEGIN at the first write); AUTOCOMMIT
+    # hands transaction control to us so the write lock is taken before the first read.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+
+
+def rollback(
+    client: MlflowClient,
+    engine: Engine,
+    model_name: str,
+    *,
+    actor: str,
+    reason: str,
+    expected_version: int | None = None,
+) -> int:
+    """Move Production back to the previous Production version; returns that version.
+
+    Serialised by :func:`promotion_lock`, so concurrent rollbacks behave as if run one after
+    the other (v3 -> v2, then v2 -> v1). With ``expected_version``, refuse
+    (:class:`ProductionChangedError`) unless Production is still that version: a caller that
+    saw v3 misbehave must not roll back v2 by accident.
+    """
+    with promotion_lock(engine, model_name) as conn:
+        stack = _production_stack(conn, model_name)
+        if len(stack) < 2:
+            raise LookupError(
+                f"no rollback target for {model_name}: the promotion history has fewer than two "
+                "Production versions"
+            )
+        target = stack[-2]
+        current = production_version(client, model_name)
+        current_version = int(current.version) if current is not None else None
+        if expected_version is not None and current_version != expected_version:
+            raise ProductionChangedError(model_name, expected_version, current_version)
+        # The row first: if MLflow fails below, the transaction takes the row back with it.
+        conn.execute(
+            insert(model_promotions).values(
+                decided_at=datetime.now(UTC),
+                model_name=model_name,
+                candidate_version=target,
+                production_version=current_version,
+                decision="rolled_back",
+                reason=reason,
+                actor=actor,
+            )
+        )
+        set_production(client, model_name, target)
     return target

@@ -185,9 +185,9 @@ class Settings(BaseSettings):
     def _strip(cls, value: str) -> str:
         return value.strip()
 
-    @field_validator("alert_webhook_url", mode="before")
+    @field_validator("alert_webhook_url", "prometheus_multiproc_dir", mode="before")
     @classmethod
-    def _empty_url_is_unset(cls, value: object) -> object:
+    def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value

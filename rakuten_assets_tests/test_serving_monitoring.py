@@ -23,6 +23,7 @@ from rakuten_assets_tests.test_serving_support import (
     api_env,
     api_server,
     build_registry,
+    promote,
 )
 
 DAY = date(2026, 3, 10)
@@ -31,7 +32,8 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 @pytest.fixture(scope="module")
 def reg(tmp_path_factory: pytest.TempPathFactory, small_split: SplitCatalog) -> Registry:
-    reg = build_registry(tmp_path_factory.mktemp("registry"), small_split, versions=1)
+    reg = build_registry(tmp_path_factory.mktemp("registry"), small_split, versions=2)
+    promote(reg.tracking_uri, reg.database_url, reg.versions[1])  # history: v1 -> v2
     engine = get_engine(reg.database_url)
     # A quiet day, then a day whose 7-day window holds long texts.
     log_predictions(engine, DAY - timedelta(days=37), 30, 40, seed=1)
@@ -192,3 +194,53 @@ def test_drift_gauges_need_no_model_and_no_report(tmp_path: Path) -> None:
         }
     assert "rakuten_drift_metrics_up" in families
     assert "rakuten_drift_severity" not in families
+
+
+def test_retrain_and_rollback_record_the_alert_they_answer(api: str, reg: Registry) -> None:
+    alert = httpx.get(f"{api}/api/alerts", params={"status": "open"}, headers=ADMIN).json()[
+        "alerts"
+    ][0]
+    # An unknown or resolved alert is refused before anything is done.
+    unknown = httpx.post(
+        f"{api}/api/rollback-model",
+        json={"actor": "alice", "reason": "drift", "alert_id": 999_999},
+        headers=ADMIN,
+    )
+    assert unknown.status_code == 404
+    resolved = httpx.get(f"{api}/api/alerts", params={"status": "resolved"}, headers=ADMIN).json()
+    if resolved["alerts"]:
+        closed = httpx.post(
+            f"{api}/api/rollback-model",
+            json={"actor": "alice", "reason": "x", "alert_id": resolved["alerts"][0]["id"]},
+            headers=ADMIN,
+        )
+        assert closed.status_code == 409
+        assert "is resolved" in closed.json()["detail"]
+
+    # Dagster is not running here: the retrain attempt is refused (503) but recorded with the alert.
+    retrain = httpx.post(
+        f"{api}/api/trigger-retrain",
+        json={"actor": "bob", "reason": "CRITICAL drift", "alert_id": alert["id"]},
+        headers=ADMIN,
+    )
+    assert retrain.status_code == 503
+
+    rollback = httpx.post(
+        f"{api}/api/rollback-model",
+        json={"actor": "alice", "reason": f"alert {alert['id']}", "alert_id": alert["id"]},
+        headers=ADMIN,
+        timeout=60,
+    )
+    assert rollback.status_code == 200, rollback.text
+    assert rollback.json()["target_version"] == reg.versions[0]
+
+    history = httpx.get(f"{api}/api/action-history", headers=ADMIN).json()["actions"]
+    assert [(a["action"], a["outcome"], a["alert_id"]) for a in history[:2]] == [
+        ("rollback", "succeeded", alert["id"]),
+        ("retrain", "unavailable", alert["id"]),
+    ]
+    actions = drift_alerts.alert_history(get_engine(reg.database_url), alert["id"])
+    assert [(a["action"], a["actor"]) for a in actions] == [("rollback", "alice")]
+    assert actions[0]["details"]["target_version"] == reg.versions[0]
+    after = drift_alerts.get_alert(get_engine(reg.database_url), alert["id"])
+    assert after["status"] == "acknowledged"

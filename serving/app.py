@@ -23,6 +23,7 @@ from rakuten_assets.settings import Settings, get_settings
 from serving import metrics
 from serving.batching import MicroBatcher
 from serving.config import check_secrets, configure_logging, configure_mlflow_client
+from serving.deps import ClientDep
 from serving.drift_metrics import DriftCollector
 from serving.limits import BodySizeLimitMiddleware
 from serving.model_store import ModelStore
@@ -124,7 +125,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
-    app.include_router(predict.router)
+    # Open predictions skip the bearer check entirely (see serving.routers.predict).
+    app.include_router(
+        predict.router, dependencies=[ClientDep] if settings.api_client_token is not None else []
+    )
     app.include_router(health.router)
     app.include_router(control.router)
     app.include_router(monitoring.router)

@@ -10,6 +10,7 @@ model version and load time).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,6 +22,28 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+
+
+def check_multiprocess_dir() -> None:
+    """Refuse a PROMETHEUS_MULTIPROC_DIR that is set but unusable.
+
+    prometheus-client switches to multiprocess mode as soon as the variable *exists*: set but
+    empty, every worker writes its files into its working directory and ``/metrics`` would
+    show only the answering worker's counts. Better not to start than to report wrong numbers.
+    """
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if value is None:
+        return
+    if not value.strip() or not Path(value).is_dir():
+        raise RuntimeError(
+            f"PROMETHEUS_MULTIPROC_DIR={value!r} is not a directory: unset it (one worker), or "
+            "point it at an existing, empty directory (`rakuten serve --workers N` makes one "
+            "under DATA_DIR when the variable is unset)"
+        )
+
+
+# Before the first metric: constructing one already creates its file in the directory.
+check_multiprocess_dir()
 
 PREDICTIONS = Counter(
     "rakuten_predictions", "Predictions served, by predicted product-type code.", ["prdtypecode"]

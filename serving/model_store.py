@@ -9,13 +9,13 @@ registry is unreachable.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import shutil
 import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+import sklearn
 from mlflow.tracking import MlflowClient
 
 from rakuten_assets import registry
@@ -78,7 +79,10 @@ class LoadedModel:
 
     def predict_proba(self, rows: list[tuple[str, str | None]]) -> np.ndarray:
         frame = pd.DataFrame(rows, columns=["designation", "description"])
-        return np.asarray(self.pipeline.predict_proba(frame))
+        # The pipeline and its inputs are ours (two string columns): sklearn's per-call
+        # parameter and finiteness checks are pure overhead on every micro-batch.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            return np.asarray(self.pipeline.predict_proba(frame))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -102,6 +106,18 @@ def _load_pipeline(path: Path) -> Any:
         return mlflow.sklearn.load_model(str(path))
     finally:
         sys.path[:] = saved
+
+
+def _freeze_long_lived_objects() -> None:
+    """Keep the served model and the imported libraries out of full garbage collections.
+
+    Together they are ~210,000 GC-tracked objects; one full collection walked them all in
+    ~115 ms while requests waited (the p99 under load fell from 170-300 ms to ~70 ms with
+    this, bench/serving.py). Unfreezing first lets a replaced model be collected.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
@@ -233,6 +249,7 @@ class ModelStore:
         previous = self.current
         # A single reference assignment: requests read `current` once per model call.
         self.current = loaded
+        _freeze_long_lived_objects()
         if previous is not None:
             metrics.MODEL_INFO.labels(str(previous.version), previous.run_id, previous.source).set(
                 0
@@ -290,20 +307,6 @@ class ModelStore:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-
-    def request_refresh(self) -> None:
-        """Check the registry now instead of at the next poll (after a rollback)."""
-        self._wake.set()
-
-    def wait_for_version(self, version: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            current = self.current
-            if current is not None and current.version == version:
-                return True
-            self._wake.set()
-            time.sleep(0.05)
-        return False
 
     def _watch(self) -> None:
         while not self._stop.is_set():

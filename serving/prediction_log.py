@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -86,7 +86,9 @@ def prediction_record(
     text = designation + (" " + description if description else "")
     return {
         "prediction_id": prediction_id,
-        "predicted_at": predicted_at.isoformat(),
+        # Always UTC: SQLite keeps the wall-clock time and drops the offset, so a local time
+        # would land hours off in the drift windows.
+        "predicted_at": predicted_at.astimezone(UTC).isoformat(),
         "model_version": model_version,
         "text_length": len(text),
         "word_count": len(text.split()),

@@ -144,12 +144,43 @@ class Problem(BaseModel):
 class ActionRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"actor": "alice@ops", "reason": "CRITICAL drift on 1560 since Monday"}]
+            "examples": [
+                {
+                    "actor": "alice@ops",
+                    "reason": "CRITICAL drift on 1560 since Monday",
+                    "alert_id": 7,
+                }
+            ]
         }
     )
 
     actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
+    alert_id: int | None = Field(
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="The drift alert this action answers: recorded with the action and in the "
+        "alert's history (404 if unknown, 409 if already resolved).",
+    )
+
+
+class RollbackRequest(ActionRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"actor": "alice@ops", "reason": "CRITICAL drift on v4", "expected_version": 4}
+            ]
+        }
+    )
+
+    expected_version: int | None = Field(
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="Roll back only if Production is still this version (409 otherwise), so "
+        "two operators reacting to the same alert do not roll back twice.",
+    )
 
 
 class RetrainRequest(ActionRequest):
@@ -212,6 +243,7 @@ class Action(BaseModel):
     dagster_run_id: str | None
     partition_key: str | None
     detail: str | None
+    alert_id: int | None = None
 
 
 class ActionHistory(BaseModel):
@@ -232,6 +264,7 @@ class ActionHistory(BaseModel):
                             "dagster_run_id": None,
                             "partition_key": None,
                             "detail": None,
+                            "alert_id": 7,
                         }
                     ]
                 }

@@ -375,23 +375,26 @@ def model_promotion(
     production_f1 = (evaluation["production"] or {}).get("weighted_f1")
     decision = registry.decide(candidate_f1, production_f1, model_registry.min_weighted_f1)
     if decision.promote:
-        registry.set_production(client, model_registry.model_name, version)
-        registry.record_decision(
-            database.engine,
-            model_name=model_registry.model_name,
-            candidate_version=version,
-            production_version=evaluation["production_version"],
-            candidate_weighted_f1=candidate_f1,
-            production_weighted_f1=production_f1,
-            threshold=model_registry.min_weighted_f1,
-            decision="promoted",
-            reason=decision.reason,
-            partition_key=context.partition_key,
-            holdout_hash=evaluation["holdout_hash"],
-            dagster_run_id=context.run_id,
-            mlflow_run_id=evaluation["run_id"],
-            actor="weekly_ml_pipeline",
-        )
+        # Under the promotion lock: a rollback at the same moment waits for this promotion (and
+        # then rolls it back), instead of both reading the same history.
+        with registry.promotion_lock(database.engine, model_registry.model_name) as conn:
+            registry.set_production(client, model_registry.model_name, version)
+            registry.record_decision(
+                conn,
+                model_name=model_registry.model_name,
+                candidate_version=version,
+                production_version=evaluation["production_version"],
+                candidate_weighted_f1=candidate_f1,
+                production_weighted_f1=production_f1,
+                threshold=model_registry.min_weighted_f1,
+                decision="promoted",
+                reason=decision.reason,
+                partition_key=context.partition_key,
+                holdout_hash=evaluation["holdout_hash"],
+                dagster_run_id=context.run_id,
+                mlflow_run_id=evaluation["run_id"],
+                actor="weekly_ml_pipeline",
+            )
     else:
         record_rejection(
             context=context,

@@ -90,6 +90,12 @@ class DriftReport(BaseModel):
 
 
 class DriftReports(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reports": DriftReport.model_config["json_schema_extra"]["examples"]}]  # type: ignore[index]
+        }
+    )
+
     reports: list[DriftReport]
 
 
@@ -133,6 +139,12 @@ class Alert(BaseModel):
 
 
 class Alerts(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"alerts": Alert.model_config["json_schema_extra"]["examples"]}]  # type: ignore[index]
+        }
+    )
+
     alerts: list[Alert]
 
 

@@ -16,13 +16,15 @@ from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.drift.vocabulary import probe_for
 from serving import metrics
 from serving.batching import NoModelError
-from serving.deps import ClientDep, StateDep
+from serving.deps import StateDep
 from serving.model_store import LoadedModel
 from serving.prediction_log import prediction_record
 from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem, RankedClass
 from serving.state import ServingState
 
-router = APIRouter(prefix="/predict", tags=["predict"], dependencies=[ClientDep])
+#: The client-token check is added by ``create_app`` only when API_CLIENT_TOKEN is set: a
+#: dependency costs per request even when it has nothing to check.
+router = APIRouter(prefix="/predict", tags=["predict"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "API_CLIENT_TOKEN is set and no bearer token was sent."},
@@ -45,10 +47,12 @@ def _check_lengths(item: PredictItem, limit: int, where: str) -> None:
 
 
 def _prediction(model: LoadedModel, probabilities: np.ndarray, top_k: int) -> Prediction:
+    # Built from values that are valid by construction (model classes, probabilities, a
+    # fresh UUID): model_construct skips validating them again on the request path.
     classes = model.classes
     order = np.argsort(-probabilities, kind="stable")[:top_k]
     ranked = [
-        RankedClass(
+        RankedClass.model_construct(
             prdtypecode=int(classes[i]),
             label=CATEGORY_LABELS.get(int(classes[i]), str(classes[i])),
             probability=round(float(probabilities[i]), 6),
@@ -56,7 +60,7 @@ def _prediction(model: LoadedModel, probabilities: np.ndarray, top_k: int) -> Pr
         for i in order
     ]
     best = ranked[0]
-    return Prediction(
+    return Prediction.model_construct(
         prediction_id=str(uuid.uuid4()),
         prdtypecode=best.prdtypecode,
         label=best.label,
@@ -106,7 +110,7 @@ def _no_model(state: ServingState) -> HTTPException:
 
 
 @router.post("", summary="Classify one listing", response_model=Prediction, responses=_ERRORS)
-async def predict(item: PredictItem, state: StateDep, response: Response) -> Prediction:
+async def predict(item: PredictItem, state: StateDep) -> Response:
     started = time.perf_counter()
     _check_lengths(item, state.settings.api_max_field_chars, "")
     try:
@@ -117,8 +121,13 @@ async def predict(item: PredictItem, state: StateDep, response: Response) -> Pre
     latency = time.perf_counter() - started
     _record(state, model, item, prediction, latency)
     metrics.LATENCY.labels("predict").observe(latency)
-    response.headers["X-Model-Version"] = str(model.version)
-    return prediction
+    # Serialised here: FastAPI would validate the response against `Prediction` once more
+    # (it stays the documented schema).
+    return Response(
+        prediction.model_dump_json(),
+        media_type="application/json",
+        headers={"X-Model-Version": str(model.version)},
+    )
 
 
 @router.post(
