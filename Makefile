@@ -83,6 +83,7 @@ mlflow-ui: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/weekly_pipeline.py
 	$(PY) bench/load.py
+	$(PY) bench/drift.py
 
 .PHONY: airflow-dags
 # The Airflow DAGs generated from the Dagster definitions (TARGET=airflow2 for Airflow 2.11).
