@@ -91,7 +91,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,6 +120,7 @@ from rakuten_assets.drift.report import (
     report_windows,
 )
 from rakuten_assets.drift.stats import Severity, SignalResult, compare_categorical, compare_numeric
+from rakuten_assets.processes import scratch_postgres_database
 from rakuten_assets.settings import PROJECT_ROOT
 
 REPORT_DATE = date(2026, 11, 25)
@@ -279,17 +279,13 @@ def vacuum_analyze(engine: Engine, *tables: str) -> None:
 
 @contextmanager
 def fresh_postgres(admin_dsn: str, url_base: str) -> Iterator[Engine]:
-    name = f"rakuten_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    engine = create_engine(f"{url_base}/{name}")
-    try:
-        upgrade_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres_database(admin_dsn, url_base, "rakuten_bench") as url:
+        engine = create_engine(url)
+        try:
+            upgrade_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 # --- timing -----------------------------------------------------------------------------------

@@ -13,33 +13,28 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pandas as pd
-import psycopg
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from rakuten_assets.data.catalog import normalise_catalog, split_catalog
 from rakuten_assets.data.loader import PRODUCT_COLUMNS, load_slice
 from rakuten_assets.data.synthetic import generate_catalog
 from rakuten_assets.db import products, upgrade_schema
+from rakuten_assets.processes import scratch_postgres_database
 
 
 @contextmanager
 def fresh_database(admin_dsn: str, url_base: str) -> Iterator[Engine]:
-    name = f"rakuten_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    engine = create_engine(f"{url_base}/{name}")
-    try:
-        upgrade_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres_database(admin_dsn, url_base, "rakuten_bench") as url:
+        engine = create_engine(url)
+        try:
+            upgrade_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def ours(engine: Engine, pool: pd.DataFrame, pool_hash: str) -> int:

@@ -1,4 +1,5 @@
-"""Start local server processes (tests, benchmarks): free ports, default signal handlers, stop by PID."""
+"""Throwaway local resources for tests and benchmarks: server processes (free ports, default
+signal handlers, stopped by PID) and scratch PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,3 +93,23 @@ def mlflow_server(workdir: Path) -> Iterator[str]:
     uri = f"http://127.0.0.1:{port}"
     with running(command, health_url=f"{uri}/health", log_path=workdir / "mlflow.log"):
         yield uri
+
+
+@contextmanager
+def scratch_postgres_database(admin_dsn: str, url_base: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database; yields its SQLAlchemy URL and drops it afterwards.
+
+    ``admin_dsn`` is a libpq DSN allowed to create databases, ``url_base`` the URL without the
+    database name (``postgresql+psycopg://user@host:port``). The drop is forced, so connections
+    a test or a benchmark left open do not keep the database alive.
+    """
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{url_base}/{name}"
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from sqlalchemy import Engine
 from rakuten_assets.data.catalog import SplitCatalog, normalise_catalog, split_catalog
 from rakuten_assets.data.synthetic import generate_catalog
 from rakuten_assets.db import get_engine, upgrade_schema
+from rakuten_assets.processes import scratch_postgres_database
 
 PG_ADMIN_DSN = os.environ.get(
     "TEST_PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -30,18 +30,6 @@ def _pg_available() -> bool:
         return False
 
 
-def create_pg_database() -> str:
-    name = f"rakuten_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name
-
-
-def drop_pg_database(name: str) -> None:
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(autouse=True)
 def _isolated_mlflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """``mlflow.set_tracking_uri`` exports MLFLOW_TRACKING_URI; one test must not see another's."""
@@ -54,12 +42,11 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on 127.0.0.1:5432, dropped afterwards."""
     if not _pg_available():
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (the suite needs it)")
-    name = create_pg_database()
-    try:
-        yield f"{PG_URL_BASE}/{name}"
-    finally:
-        get_engine.cache_clear()
-        drop_pg_database(name)
+    with scratch_postgres_database(PG_ADMIN_DSN, PG_URL_BASE, "rakuten_test") as url:
+        try:
+            yield url
+        finally:
+            get_engine.cache_clear()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
