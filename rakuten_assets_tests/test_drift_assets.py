@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from rakuten_assets.db import alerts, drift_reports, get_engine, upgrade_schema
 from rakuten_assets.defs import drift
@@ -203,8 +203,23 @@ def test_sensor_requests_one_retrain_per_critical_report(db_url: str) -> None:
 
     # ...and a new CRITICAL report gets its own single request.
     newer = _store_report(engine, REPORT_DAY + timedelta(days=1), "CRITICAL")
-    requests, _, _ = _evaluate(db_url, auto_retrain=True, cursor=cursor)
+    requests, _, cursor = _evaluate(db_url, auto_retrain=True, cursor=cursor)
     assert [r.run_key for r in requests] == [f"drift-report-{newer}"]
+
+    # A day re-computed later (late rows) that turns CRITICAL is seen again, under its report's
+    # own run key: Dagster launches one run per report id, whatever the number of evaluations.
+    alert_day = REPORT_DAY - timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(
+            update(drift_reports)
+            .where(drift_reports.c.report_date == alert_day)
+            .values(severity="CRITICAL", computed_at=datetime.now(UTC))
+        )
+        recomputed = conn.execute(
+            select(drift_reports.c.id).where(drift_reports.c.report_date == alert_day)
+        ).scalar_one()
+    requests, _, _ = _evaluate(db_url, auto_retrain=True, cursor=cursor)
+    assert [r.run_key for r in requests] == [f"drift-report-{recomputed}"]
 
 
 def test_sensor_only_recommends_when_auto_retrain_is_off(tmp_path: Path) -> None:

@@ -7,11 +7,11 @@ same thing the assets wrote.
 """
 
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from rakuten_assets.data.loader import next_slice_index
 from rakuten_assets.db import drift_reports
@@ -189,20 +189,24 @@ def retrain_partition(engine: Engine) -> str:
 def drift_retrain_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource, drift: DriftMonitorResource
 ) -> Iterator[dg.RunRequest | dg.SkipReason]:
-    """The cursor is the last report id seen; the run key (one per report) makes a re-evaluation,
-    or a re-computed report, never launch a second run for the same report."""
-    last_seen = int(context.cursor or 0)
+    """The cursor is the newest ``computed_at`` seen, so a report re-computed later (a re-run of
+    its day, with late rows) is looked at again; the run key (one per report id) makes Dagster
+    launch at most one run per report, however often it is seen."""
+    since = datetime.fromisoformat(context.cursor) if context.cursor else None
+    query = (
+        select(drift_reports.c.id, drift_reports.c.report_date, drift_reports.c.driving_signal)
+        .where(drift_reports.c.severity == "CRITICAL")
+        .order_by(drift_reports.c.computed_at)
+    )
+    if since is not None:
+        query = query.where(drift_reports.c.computed_at > since)
     with database.engine.connect() as conn:
-        critical = conn.execute(
-            select(drift_reports.c.id, drift_reports.c.report_date, drift_reports.c.driving_signal)
-            .where(drift_reports.c.id > last_seen, drift_reports.c.severity == "CRITICAL")
-            .order_by(drift_reports.c.id)
-        ).all()
-        newest = conn.execute(
-            select(drift_reports.c.id).order_by(drift_reports.c.id.desc())
-        ).first()
+        critical = conn.execute(query).all()
+        newest = conn.execute(select(func.max(drift_reports.c.computed_at))).scalar()
     if newest is not None:
-        context.update_cursor(str(max(last_seen, int(newest.id))))
+        # SQLite hands back naive datetimes; every computed_at is written in UTC.
+        newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+        context.update_cursor(newest.isoformat())
     if not critical:
         yield dg.SkipReason("no new CRITICAL drift report")
         return
