@@ -28,11 +28,22 @@ def test_weekly_job_and_schedule() -> None:
     }  # fmt: skip
 
 
+def test_daily_drift_job_schedule_and_sensor() -> None:
+    schedule = defs.resolve_schedule_def("daily_drift_check_schedule")
+    assert schedule.cron_schedule == "0 1 * * *"
+    assert schedule.execution_timezone == "Europe/Paris"
+    assert schedule.job_name == "daily_drift_check"
+    job = defs.resolve_job_def("daily_drift_check")
+    assert {node.name for node in job.graph.nodes} == {"drift_report", "drift_alert"}
+    sensor = defs.resolve_sensor_def("drift_retrain_sensor")
+    assert sensor.job_name == "weekly_ml_pipeline"
+
+
 def test_every_asset_has_a_group_kinds_and_a_description() -> None:
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name in {"ingestion", "training"}, key
+        assert node.group_name in {"ingestion", "training", "monitoring"}, key
         assert node.kinds, key
         assert node.description, key
         assert len(node.description) > 40, key
@@ -72,6 +83,7 @@ def test_webserver_shows_the_whole_graph_without_errors(tmp_path: Path) -> None:
         name
         locationOrLoadError { __typename ... on PythonError { message } ... on RepositoryLocation {
             repositories { jobs { name } schedules { name cronSchedule executionTimezone }
+                           sensors { name }
                            assetNodes { assetKey { path } groupName } } } }
     } } } }
     """
@@ -96,13 +108,20 @@ def test_webserver_shows_the_whole_graph_without_errors(tmp_path: Path) -> None:
         ("candidate_model",): "training",
         ("model_evaluation",): "training",
         ("model_promotion",): "training",
+        ("drift_report",): "monitoring",
+        ("drift_alert",): "monitoring",
     }
-    assert "weekly_ml_pipeline" in {job["name"] for job in repository["jobs"]}
-    [schedule] = repository["schedules"]
-    assert (schedule["cronSchedule"], schedule["executionTimezone"]) == (
-        "5 7 * * 1",
-        "Europe/Paris",
-    )
+    assert {"weekly_ml_pipeline", "daily_drift_check"} <= {
+        job["name"] for job in repository["jobs"]
+    }
+    schedules = {
+        s["name"]: (s["cronSchedule"], s["executionTimezone"]) for s in repository["schedules"]
+    }
+    assert schedules == {
+        "weekly_ml_pipeline_schedule": ("5 7 * * 1", "Europe/Paris"),
+        "daily_drift_check_schedule": ("0 1 * * *", "Europe/Paris"),
+    }
+    assert [s["name"] for s in repository["sensors"]] == ["drift_retrain_sensor"]
 
 
 def test_launchpad_model_config_matches_the_measured_defaults() -> None:
