@@ -310,7 +310,8 @@ def _demo_drift(settings: Settings) -> None:
         drift_from=DEMO_DRIFT_FROM,
         profile=DEMO_DRIFT_PROFILE,
         per_day=500,
-        end_date=None,
+        # Traffic up to the newest day that already has a daily drift partition.
+        end_date=_last_report_date(),
         seed=None,
     )
     _say(f"{summary.rows} predictions logged ({summary.inserted} new) in {summary.seconds:.0f} s")
@@ -598,13 +599,31 @@ def simulate_traffic_command(
 # --- drift monitoring -----------------------------------------------------------------------
 
 
-def _report_dates(settings: Settings, date_: Any, days: int) -> list[str]:
-    """``days`` report dates ending at ``date_`` (default: yesterday, the last complete day)."""
+def _last_report_date() -> date:
+    """The newest day with a `daily_drift_check` partition: the day before today, from 01:00
+    (the schedule's hour) on; before 01:00, the day before that."""
+    from rakuten_assets.defs.drift import daily_partitions
+
+    key = daily_partitions.get_last_partition_key()
+    if key is None:
+        raise click.ClickException(
+            f"no daily drift partition yet: DRIFT_START_DATE ({daily_partitions.start.date()}) "
+            "has not ended"
+        )
+    return date.fromisoformat(key)
+
+
+def _report_dates(date_: Any, days: int) -> list[str]:
+    """``days`` report dates ending at ``date_`` (default: the last complete partition)."""
     from datetime import timedelta
 
-    from rakuten_assets.drift.simulate import yesterday
-
-    last = date_.date() if date_ is not None else yesterday(settings.pipeline_timezone)
+    last_possible = _last_report_date()
+    last = date_.date() if date_ is not None else last_possible
+    if last > last_possible:
+        raise click.ClickException(
+            f"no drift report for {last} yet: its day is not over (reports run at 01:00 the next "
+            f"day); the latest possible report date is {last_possible}"
+        )
     return [(last - timedelta(days=n)).isoformat() for n in reversed(range(days))]
 
 
@@ -666,7 +685,7 @@ def check_drift(date_: Any, days: int) -> None:
     """Run `daily_drift_check` in-process (report + alerts) and print severity per day."""
     settings = _settings()
     _init(settings)
-    click.echo(_table(run_drift_checks(settings, _report_dates(settings, date_, days))))
+    click.echo(_table(run_drift_checks(settings, _report_dates(date_, days))))
 
 
 @main.command("trigger-drift-check")
@@ -681,7 +700,7 @@ def trigger_drift_check(date_: Any) -> None:
     from rakuten_assets.launcher import DagsterUnavailableError, launch_run
 
     settings = _settings()
-    (key,) = _report_dates(settings, date_, 1)
+    (key,) = _report_dates(date_, 1)
     try:
         run_id = launch_run(settings.dagster_url, "daily_drift_check", key)
     except DagsterUnavailableError as exc:

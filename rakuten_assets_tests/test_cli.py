@@ -118,6 +118,10 @@ def test_demo_runs_twice_without_duplicating_anything(tmp_path: Path) -> None:
     assert cleared.returncode == 0, cleared.stderr
     assert "resolved" in cleared.stderr
     assert "(none)" in rakuten("view-alerts", "--status", "open", env=env).stdout
+    future = rakuten("check-drift", "--date", "2999-01-01", env=env)
+    assert future.returncode == 1
+    assert "no drift report for 2999-01-01 yet" in future.stderr
+    assert "Traceback" not in future.stderr
 
 
 def test_load_train_and_promote_verbs(tmp_path: Path) -> None:
