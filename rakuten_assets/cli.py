@@ -425,12 +425,11 @@ def mlflow_ui(port: int) -> None:
 @click.option("--partition", help="Weekly partition key (default: the next week to load).")
 def trigger_pipeline(partition: str | None) -> None:
     """Launch `weekly_ml_pipeline` on the running Dagster webserver (DAGSTER_URL)."""
-    from rakuten_assets.data.loader import next_slice_index
-    from rakuten_assets.defs.partitions import partition_key_for
+    from rakuten_assets.defs.partitions import next_partition_key
     from rakuten_assets.launcher import DagsterUnavailableError, launch_weekly_run
 
     settings = _settings()
-    key = partition or partition_key_for(next_slice_index(_engine(settings)))
+    key = partition or next_partition_key(_engine(settings))
     try:
         run_id = launch_weekly_run(settings.dagster_url, key, launched_by="rakuten-cli")
     except DagsterUnavailableError as exc:

@@ -11,11 +11,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
-from rakuten_assets.data.loader import next_slice_index
 from rakuten_assets.db import drift_reports
-from rakuten_assets.defs.partitions import partition_key_for
+from rakuten_assets.defs.partitions import next_partition_key
 from rakuten_assets.defs.resources import DatabaseResource, DriftMonitorResource
 from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.drift.report import compute_report, store_report
@@ -172,12 +171,6 @@ def drift_alert(
     )
 
 
-def retrain_partition(engine: Engine) -> str:
-    """The weekly partition a drift-triggered retrain runs: the next slice to load, as the API's
-    `POST /api/trigger-retrain` does, so the new candidate sees data the current model has not."""
-    return partition_key_for(next_slice_index(engine))
-
-
 @dg.sensor(
     name="drift_retrain_sensor",
     job_name="weekly_ml_pipeline",
@@ -216,7 +209,7 @@ def drift_retrain_sensor(
             "the alerts recommend a retrain or a rollback to an operator"
         )
         return
-    partition = retrain_partition(database.engine)
+    partition = next_partition_key(database.engine)
     for report in critical:
         yield dg.RunRequest(
             run_key=f"drift-report-{report.id}",

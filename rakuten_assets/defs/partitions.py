@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import dagster as dg
+from sqlalchemy import Engine
 
+from rakuten_assets.data.loader import next_slice_index
 from rakuten_assets.settings import get_settings
 
 _settings = get_settings()
@@ -37,3 +39,9 @@ def partition_key_for(index: int) -> str:
     if index < 0:
         raise ValueError(f"slice index must be >= 0, got {index}")
     return (PIPELINE_START + timedelta(weeks=index)).isoformat()
+
+
+def next_partition_key(engine: Engine) -> str:
+    """The weekly partition that loads the next slice: what a retrain launched now runs (the
+    API, the CLI and the drift sensor), so the new candidate sees data Production has not."""
+    return partition_key_for(next_slice_index(engine))

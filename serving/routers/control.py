@@ -87,10 +87,9 @@ async def _answer_alert(
 
 
 def _next_partition(state: ServingState) -> str:
-    from rakuten_assets.data.loader import next_slice_index
-    from rakuten_assets.defs.partitions import partition_key_for
+    from rakuten_assets.defs.partitions import next_partition_key
 
-    return partition_key_for(next_slice_index(state.engine))
+    return next_partition_key(state.engine)
 
 
 @router.post(
