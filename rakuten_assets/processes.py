@@ -7,11 +7,13 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -28,6 +30,70 @@ def _restore_default_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.setsid()
+
+
+def _kill_group(pgid: int, sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _tail(stream: IO[bytes], size: int = 4000) -> str:
+    stream.seek(0)
+    return stream.read().decode(errors="replace")[-size:]
+
+
+class CommandTimeoutError(AssertionError):
+    """A command outlived its timeout; the message carries its Python stacks and output tail."""
+
+
+def run_command(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600.0,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to completion, as ``subprocess.run(capture_output=True, text=True)`` would.
+
+    The output goes to files, not pipes, so a grandchild that keeps them open (Dagster's
+    compute-log ``tail -F``, a server) cannot make the caller wait forever; the command runs in
+    its own session, whose leftovers are killed when it ends. On timeout the command gets
+    SIGABRT first, so faulthandler (``PYTHONFAULTHANDLER=1``) prints every thread's Python stack
+    to its stderr, and the error shows that and the tail of its output.
+    """
+    child_env = {**(os.environ if env is None else env), "PYTHONFAULTHANDLER": "1"}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            list(command),
+            stdout=out,
+            stderr=err,
+            env=child_env,
+            cwd=cwd,
+            preexec_fn=_restore_default_signals,
+        )
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+            _kill_group(process.pid, signal.SIGKILL)
+            process.wait()
+            raise CommandTimeoutError(
+                f"{' '.join(command)} still running after {timeout:.0f} s; killed.\n"
+                f"--- stderr (Python stacks at the end) ---\n{_tail(err, 12000)}\n"
+                f"--- stdout ---\n{_tail(out)}"
+            ) from None
+        finally:
+            _kill_group(process.pid, signal.SIGKILL)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(
+            list(command),
+            process.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from rakuten_assets.db import (
     product_history,
     products,
 )
-from rakuten_assets.processes import free_port, mlflow_server, running
+from rakuten_assets.processes import free_port, mlflow_server, run_command, running
 
 BIN = Path(sys.executable).parent
 SMALL = {"SYNTHETIC_ROWS": "3000", "MIN_WEIGHTED_F1": "0.30"}
@@ -31,13 +31,7 @@ def rakuten(
     *args: str, env: dict[str, str], timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DAGSTER_HOME"))}
-    return subprocess.run(
-        [str(BIN / "rakuten"), *args],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_command([str(BIN / "rakuten"), *args], env={**clean, **env}, timeout=timeout)
 
 
 def _counts(database_url: str) -> dict[str, int]:

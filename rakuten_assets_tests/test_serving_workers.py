@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from rakuten_assets.data.catalog import SplitCatalog
-from rakuten_assets.processes import free_port, running
+from rakuten_assets.processes import free_port, run_command, running
 from rakuten_assets_tests.test_serving_support import api_env, build_registry, count_logged
 
 BIN = Path(sys.executable).parent
@@ -122,7 +121,7 @@ def test_an_empty_multiprocess_dir_is_refused_not_half_used(tmp_path: Path) -> N
         "DATA_DIR": str(tmp_path / "var"),
         "PROMETHEUS_MULTIPROC_DIR": "",
     }
-    direct = subprocess.run(
+    direct = run_command(
         [
             str(BIN / "uvicorn"),
             "serving.app:create_app",
@@ -132,8 +131,6 @@ def test_an_empty_multiprocess_dir_is_refused_not_half_used(tmp_path: Path) -> N
         ],
         env=env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert direct.returncode != 0

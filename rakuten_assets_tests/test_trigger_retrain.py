@@ -8,7 +8,6 @@ tiny catalog, and the API ends up serving the model that run promoted.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from rakuten_assets.db import get_engine, upgrade_schema
-from rakuten_assets.processes import free_port, running
+from rakuten_assets.processes import free_port, run_command, running
 from rakuten_assets_tests.test_serving_support import ADMIN_TOKEN, api_env, api_server
 
 BIN = Path(sys.executable).parent
@@ -153,11 +152,9 @@ def test_retrain_runs_the_pipeline_and_the_api_serves_its_model(tmp_path: Path) 
     data_dir = tmp_path / "var"
     stores = _stores(data_dir)
     # The weekly job starts from a materialised catalog (what `make demo` builds first).
-    generate = subprocess.run(
+    generate = run_command(
         [str(BIN / "rakuten"), "generate-dataset"],
         env={**_inherited(), **stores, "DAGSTER_HOME": str(tmp_path / "cli-dagster")},
-        capture_output=True,
-        text=True,
         timeout=600,
     )
     assert generate.returncode == 0, generate.stderr[-3000:]
