@@ -92,5 +92,16 @@ def venv(target: str, root: Path) -> None:
     click.echo(str(path))
 
 
+@main.command()
+@click.option("--target", "targets", multiple=True, type=click.Choice(sorted(venvs.SPECS)))
+def lock(targets: tuple[str, ...]) -> None:
+    """Resolve locks/<target>.in again into locks/<target>.txt (every target by default)."""
+    for target in targets or sorted(venvs.SPECS):
+        try:
+            click.echo(f"wrote {venvs.write_lock(target)}")
+        except venvs.VenvError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
 if __name__ == "__main__":
     main()

@@ -2,8 +2,10 @@
 
 Airflow never goes into the project's environment: Airflow 3 and Airflow 2.11 pin libraries
 (SQLAlchemy, Flask, pendulum...) that clash with ours and with each other, and dagster-airflow
-breaks Airflow 3 on import. Each target gets its own venv under ``var/airflow/venv-<target>``;
-a stamp file keyed on the pins makes a second call free, and a changed pin rebuilds the venv.
+breaks Airflow 3 on import. Each target gets its own venv under ``var/airflow/venv-<target>``,
+installed from its lock file (``airflow_bridge/locks/<target>.txt``, every transitive package
+pinned; `make lock` rewrites them); a stamp keyed on the lock makes a second call free, and a
+changed lock rebuilds the venv.
 """
 
 from __future__ import annotations
@@ -24,23 +26,34 @@ from rakuten_assets.settings import PROJECT_ROOT
 #: Where `python -m airflow_bridge venv` builds the venvs by default (ignored by git, like var/).
 DEFAULT_ROOT = PROJECT_ROOT / "var" / "airflow"
 STAMP_NAME = ".airflow-bridge-stamp"
+LOCK_DIR = Path(__file__).resolve().parent / "locks"
 
 
 @dataclass(frozen=True)
 class VenvSpec:
-    """What one target's venv must contain."""
+    """What one target's venv must contain: ``locks/<target>.in`` (the exact pins asked for)
+    resolved into ``locks/<target>.txt`` (every package the venv gets)."""
 
     target: str
-    requirements: tuple[str, ...]
+
+    @property
+    def requirements_file(self) -> Path:
+        return LOCK_DIR / f"{self.target}.in"
+
+    @property
+    def lock_file(self) -> Path:
+        return LOCK_DIR / f"{self.target}.txt"
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        lines = self.requirements_file.read_text().splitlines()
+        return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-#: Exact pins. Both resolve with plain `uv pip install` from the package registry, without
-#: Airflow's constraint files (those live on GitHub, which these machines cannot reach).
-#: dagster-airflow pulls in dagster itself, at the same version as the project's.
-SPECS: dict[str, VenvSpec] = {
-    "airflow3": VenvSpec("airflow3", ("apache-airflow==3.3.2",)),
-    "airflow2": VenvSpec("airflow2", ("apache-airflow==2.11.2", "dagster-airflow==1.13.27")),
-}
+#: Both resolve with plain uv from the package registry, without Airflow's constraint files
+#: (those live on GitHub, which these machines cannot reach). dagster-airflow (airflow2) pulls
+#: in dagster itself, at the same version as the project's.
+SPECS: dict[str, VenvSpec] = {target: VenvSpec(target) for target in ("airflow3", "airflow2")}
 
 
 class VenvError(RuntimeError):
@@ -52,10 +65,8 @@ def venv_dir(target: str, root: Path = DEFAULT_ROOT) -> Path:
 
 
 def stamp_of(spec: VenvSpec, python: str) -> str:
-    """Changes whenever the pins or the interpreter change, so the venv gets rebuilt."""
-    payload = json.dumps(
-        {"requirements": sorted(spec.requirements), "python": python}, sort_keys=True
-    )
+    """Changes whenever the lock or the interpreter change, so the venv gets rebuilt."""
+    payload = json.dumps({"lock": spec.lock_file.read_text(), "python": python}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -111,10 +122,35 @@ def ensure_venv(target: str, root: Path = DEFAULT_ROOT) -> Path:
         # --clear: a stale or half-built venv (interrupted install) is rebuilt from nothing.
         _run([uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(path)])
         python = str(path / "bin" / "python")
-        _run([uv, "pip", "install", "--quiet", "--python", python, *spec.requirements])
+        _run([uv, "pip", "sync", "--quiet", "--python", python, str(spec.lock_file)])
         # Written last: its presence means the install above completed.
         stamp_file.write_text(stamp + "\n")
     return path
+
+
+def write_lock(target: str) -> Path:
+    """Resolve ``target``'s requirements again (for this Python) into its lock file."""
+    spec = SPECS[target]
+    spec.lock_file.parent.mkdir(parents=True, exist_ok=True)
+    _run([
+        _uv(), "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python-version", _python_minor(),
+        "--output-file", str(spec.lock_file), str(spec.requirements_file),
+    ])  # fmt: skip
+    return spec.lock_file
+
+
+def _python_minor() -> str:
+    return ".".join(str(part) for part in sys.version_info[:2])
+
+
+def locked_versions(target: str) -> dict[str, str]:
+    """Package name (lower case) -> version, as the lock file of ``target`` pins them."""
+    pins = {}
+    for line in SPECS[target].lock_file.read_text().splitlines():
+        if "==" in line and not line.startswith(("#", " ")):
+            name, version = line.split(";")[0].strip().split("==")
+            pins[name.lower()] = version
+    return pins
 
 
 def airflow_executable(target: str, root: Path = DEFAULT_ROOT) -> Path:

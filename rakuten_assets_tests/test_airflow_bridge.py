@@ -31,7 +31,7 @@ from airflow_bridge.templates.dagster_client import (
     TimeWindowPartitions,
 )
 from rakuten_assets.definitions import defs
-from rakuten_assets.processes import free_port, running
+from rakuten_assets.processes import free_port, run_command, running
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -94,10 +94,10 @@ def _generate_in_process(out: Path, target: str, **overrides: Any) -> list[Path]
 def test_generation_is_deterministic(tmp_path: Path) -> None:
     """`python -m airflow_bridge generate` (another process, another hash seed) writes the
     same bytes as a second run, for each target."""
-    result = subprocess.run(
+    result = run_command(
         [str(BIN / "python"), "-m", "airflow_bridge", "generate", "--out", str(tmp_path / "cli"),
          "--dagster-url", "http://127.0.0.1:3000"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        cwd=ROOT, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     cli = {p.name: p.read_bytes() for p in (tmp_path / "cli").iterdir()}
@@ -338,13 +338,8 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
     def prepare() -> None:
         for verb in ("init-db", "generate-dataset"):
             prepared.append(
-                subprocess.run(
-                    [str(BIN / "rakuten"), verb],
-                    env={**os.environ, **env},
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
+                run_command(
+                    [str(BIN / "rakuten"), verb], env={**os.environ, **env}, cwd=ROOT, timeout=600
                 )
             )
             if prepared[-1].returncode != 0:
@@ -400,15 +395,15 @@ class Airflow:
     def __call__(
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 600
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        return run_command(
             [str(self.bin / "airflow"), *args], env=self.environment(env), cwd=self.home,
-            capture_output=True, text=True, timeout=timeout,
+            timeout=timeout,
         )  # fmt: skip
 
     def python(self, code: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        return run_command(
             [str(self.bin / "python"), "-c", code, *args], env=self.environment(),
-            cwd=self.home, capture_output=True, text=True, timeout=300,
+            cwd=self.home, timeout=300,
         )  # fmt: skip
 
     def dags_test(
@@ -686,3 +681,19 @@ def test_airflow2_dagster_operator_runs_the_weekly_job(airflow2: Airflow, dagste
     assert result.returncode == 0, output[-5000:]
     run = the_run_of(dagster, output, "weekly_ml_pipeline", partition)
     assert_dagster_run_succeeded(dagster, run, "weekly_ml_pipeline", partition)
+
+
+@pytest.mark.parametrize("target", sorted(venvs.SPECS))
+def test_each_airflow_lock_pins_what_its_requirements_ask_for(target: str) -> None:
+    """`make lock` rewrites locks/<target>.txt from locks/<target>.in; a pin changed in one and
+    not the other would build a venv nobody asked for."""
+    locked = venvs.locked_versions(target)
+    asked = venvs.SPECS[target].requirements
+    assert asked, f"locks/{target}.in lists no requirement"
+    for requirement in asked:
+        name, version = requirement.split("==")
+        assert locked.get(name.lower()) == version, (
+            f"locks/{target}.txt has {name} {locked.get(name.lower())}, locks/{target}.in asks "
+            f"for {version}: run `make lock`"
+        )
+    assert len(locked) > len(asked)  # the transitive packages are pinned too
