@@ -4,24 +4,48 @@ PY := $(VENV)/bin/python
 RAKUTEN := $(VENV)/bin/rakuten
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format init-db load-data status generate-dataset train-model \
-        train-model-promote trigger-pipeline serve dev mlflow-ui evaluate bench clean \
+.PHONY: demo test test-pipeline test-api test-monitoring lint format init-db load-data status generate-dataset train-model \
+        train-model-promote trigger-pipeline serve dev mlflow-ui bench clean lock \
         simulate-traffic check-drift trigger-drift-check view-drift-reports view-alerts \
         clear-alerts
 
-$(STAMP): pyproject.toml
+# Installs exactly what uv.lock says (--locked fails when uv.lock is out of date with
+# pyproject.toml: run `make lock`); --inexact keeps uv itself, which pip put in the venv.
+$(STAMP): pyproject.toml uv.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e ".[dev]"
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --quiet --locked --inexact --extra dev \
+	    --python $(PY)
 	touch $(STAMP)
+
+# Re-resolve the lock files after a change of the dependencies: uv.lock from pyproject.toml,
+# airflow_bridge/locks/<target>.txt from <target>.in.
+lock: $(STAMP)
+	$(VENV)/bin/uv lock
+	$(PY) -m airflow_bridge lock
 
 demo: $(STAMP)
 	$(RAKUTEN) demo
 
+# Two xdist workers (one per core here); tests that race server processes share one worker
+# (see rakuten_assets_tests/conftest.py). PYTEST_ARGS adds options, e.g. PYTEST_ARGS="-x -k cli".
+PYTEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+
 test: $(STAMP) lint
-	$(VENV)/bin/pytest
+	$(PYTEST)
+
+test-pipeline: $(STAMP)
+	$(PYTEST) -m pipeline
+
+test-api: $(STAMP)
+	$(PYTEST) -m api
+
+test-monitoring: $(STAMP)
+	$(PYTEST) -m monitoring
 
 lint: $(STAMP)
+	$(VENV)/bin/uv lock --check --quiet
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
