@@ -24,7 +24,7 @@ RUN pip install .
 
 COPY alembic.ini workspace.yaml ./
 COPY deploy ./deploy
-COPY dagster.yaml /opt/dagster/home/dagster.yaml
+COPY deploy/dagster.yaml /opt/dagster/home/dagster.yaml
 
 # Mount points of the named volumes: created here so that new volumes are owned by the app user.
 RUN mkdir -p /data /mlartifacts /opt/dagster/compute_logs \

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import httpx
 
 from rakuten_assets.definitions import defs
 from rakuten_assets.defs.partitions import partition_key_for, slice_index
-from rakuten_assets.processes import free_port, running
+from rakuten_assets.processes import free_port, run_command, running
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,20 +55,49 @@ def test_partition_keys_map_to_slices() -> None:
     assert partition_key_for(1) == "2026-01-12"
 
 
-def test_dagster_definitions_validate(tmp_path: Path) -> None:
-    # the repo-root dagster.yaml is the deployment (PostgreSQL) instance: validate on a local one
+def _as_a_new_user(tmp_path: Path) -> dict[str, str]:
+    """No DAGSTER_HOME, no DAGSTER_PG_*: what a user has after cloning. The root's dagster.yaml
+    and workspace.yaml are copied to ``tmp_path`` (the commands run there), so the instance
+    they create under var/dagster is the test's, not the repository's."""
+    for name in ("dagster.yaml", "workspace.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")}
+    return {**env, "DATA_DIR": str(tmp_path / "var")}
+
+
+def test_dagster_definitions_validate_from_the_root_with_no_environment(tmp_path: Path) -> None:
     dagster = Path(sys.executable).parent / "dagster"
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
-    result = subprocess.run(
-        [str(dagster), "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+    result = run_command(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=tmp_path,
         timeout=300,
-        env=env,
+        env=_as_a_new_user(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+    assert (tmp_path / "var" / "dagster" / "history").is_dir()  # the instance under the data dir
+
+
+def test_dagster_dev_from_the_root_with_no_environment(tmp_path: Path) -> None:
+    port = free_port()
+    dagster = Path(sys.executable).parent / "dagster"
+    command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    with running(
+        command,
+        health_url=f"http://127.0.0.1:{port}/server_info",
+        log_path=tmp_path / "dagster-dev.log",
+        env=_as_a_new_user(tmp_path),
+        cwd=tmp_path,
+        timeout=600,  # code location, webserver and daemon on two shared cores
+    ):
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": "{ instance { runLauncher { name } daemonHealth { id } } }"},
+            timeout=60,
+        )
+    assert response.status_code == 200, response.text
+    assert "errors" not in response.json(), response.text
+    assert (tmp_path / "var" / "dagster" / "history" / "runs.db").is_file()
 
 
 def test_webserver_shows_the_whole_graph_without_errors(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ from rakuten_assets.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_PATH = ROOT / "docker-compose.yml"
 DOCKERFILE_PATH = ROOT / "Dockerfile"
-DAGSTER_YAML_PATH = ROOT / "dagster.yaml"
+DAGSTER_YAML_PATH = ROOT / "deploy" / "dagster.yaml"
 DEPLOY_WORKSPACE_PATH = ROOT / "deploy" / "workspace.yaml"
 ENV_EXAMPLE_PATH = ROOT / ".env.example"
 BIN_DIR = Path(sys.executable).parent
