@@ -74,3 +74,41 @@ def small_catalog() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def small_split(small_catalog: pd.DataFrame) -> SplitCatalog:
     return split_catalog(small_catalog, holdout_fraction=0.1, seed=42)
+
+
+#: `make test-api` / `make test-monitoring` / `make test-pipeline` select by these markers, given
+#: by test file (the original system's three suites); a file in neither list is pipeline.
+_AREAS = (
+    ("monitoring", ("test_drift",)),
+    (
+        "api",
+        (
+            "test_serving",
+            "test_make_serve",
+            "test_trigger_retrain",
+            "test_rollback",
+            "test_launcher",
+            "test_operations",
+            "test_predictions",
+        ),
+    ),
+)
+#: Under `pytest -n 2 --dist loadgroup` (make test) the tests of one group run on the same worker,
+#: one after the other: these race several server processes against each other and must not
+#: share the two cores with one another.
+_RACING_PROCESSES = ("test_serving_workers", "test_rollback_concurrency", "test_serving_faults")
+
+
+def _area(module: str) -> str:
+    return next(
+        (area for area, prefixes in _AREAS if module.startswith(prefixes)),
+        "pipeline",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        item.add_marker(getattr(pytest.mark, _area(module)))
+        if module in _RACING_PROCESSES:
+            item.add_marker(pytest.mark.xdist_group("racing_processes"))
