@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 import string
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +18,11 @@ import pytest
 from rakuten_assets.categories import CATEGORY_CODES, REAL_CATALOG_ROWS, REAL_CLASS_COUNTS
 from rakuten_assets.data import synthetic
 from rakuten_assets.data.synthetic import generate_catalog
+from rakuten_assets.data.synthetic_vocabulary import (
+    VOCABULARY_FILE,
+    load_vocabulary,
+    parse_vocabulary,
+)
 
 COLUMNS = ["designation", "description", "productid", "imageid", "prdtypecode"]
 
@@ -183,3 +193,106 @@ def test_catalog_of_a_seed_is_pinned(n_rows: int, seed: int, sha256: str) -> Non
         "order in the vocabulary), re-measure bench/synthetic_separability.py and "
         "update this sha256"
     )
+
+
+def test_bundled_vocabulary_is_loaded_once() -> None:
+    vocabulary = load_vocabulary()
+    assert vocabulary is load_vocabulary()
+    assert set(vocabulary.categories) == set(CATEGORY_CODES)
+    # A category naming a [shared] list gets that list, not the name.
+    assert vocabulary.categories[10]["author"] == vocabulary.categories[2705]["author"]
+    assert "Victor Hugo" in vocabulary.categories[10]["author"]
+
+
+def test_vocabulary_file_is_package_data() -> None:
+    # An installed (non-editable) package only contains the data files listed here.
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["rakuten_assets"]
+    assert any(fnmatch.fnmatch(f"data/{VOCABULARY_FILE}", pattern) for pattern in patterns)
+
+
+def _bundled_document() -> dict[str, Any]:
+    path = Path(synthetic.__file__).with_name(VOCABULARY_FILE)
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_parsing_the_bundled_document_gives_the_loaded_vocabulary() -> None:
+    assert parse_vocabulary(_bundled_document()) == load_vocabulary()
+
+
+def _break_shared_name(doc: dict[str, Any]) -> None:
+    doc["categories"]["10"]["author"] = "famous_authors"
+
+
+def _drop_category(doc: dict[str, Any]) -> None:
+    del doc["categories"]["2583"]
+
+
+def _add_unknown_category(doc: dict[str, Any]) -> None:
+    doc["categories"]["9999"] = doc["categories"]["10"]
+
+
+def _empty_list(doc: dict[str, Any]) -> None:
+    doc["slots"]["color"] = []
+
+
+def _number_in_list(doc: dict[str, Any]) -> None:
+    doc["categories"]["40"]["brand"].append(42)
+
+
+def _padded_word(doc: dict[str, Any]) -> None:
+    doc["templates"]["terse_titles"][0] = " {model} "
+
+
+def _code_not_a_number(doc: dict[str, Any]) -> None:
+    doc["categories"]["books"] = doc["categories"].pop("10")
+
+
+def _drop_table(doc: dict[str, Any]) -> None:
+    del doc["boilerplates"]
+
+
+def _drop_suffixes(doc: dict[str, Any]) -> None:
+    del doc["model_names"]["suffixes"]
+
+
+def _drop_template(doc: dict[str, Any]) -> None:
+    del doc["templates"]["spec_lines"]
+
+
+def _boilerplate_as_list(doc: dict[str, Any]) -> None:
+    doc["boilerplates"]["sales_terms"] = ["<p>Conditions</p>"]
+
+
+_MALFORMED: list[tuple[Callable[[dict[str, Any]], None], str]] = [
+    (_break_shared_name, r"\[categories\.10\] author = 'famous_authors': no such list"),
+    (_drop_category, r"missing \[2583\], unknown \[\]"),
+    (_add_unknown_category, r"missing \[\], unknown \[9999\]"),
+    (_empty_list, r"\[slots\] color: expected a non-empty list"),
+    (_number_in_list, r"\[categories\.40\] brand: every entry must be a non-empty string"),
+    (_padded_word, r"\[templates\] terse_titles: every entry .* without outer spaces"),
+    (_code_not_a_number, r"\[categories\.books\] is not a product-type code"),
+    (_drop_table, r"no \[boilerplates\] table"),
+    (_drop_suffixes, r"\[model_names\] has no suffixes list"),
+    (_drop_template, r"\[templates\] has no spec_lines list"),
+    (_boilerplate_as_list, r"\[boilerplates\] sales_terms: expected a string"),
+]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    _MALFORMED,
+    ids=[breakage.__name__.lstrip("_") for breakage, _ in _MALFORMED],
+)
+def test_malformed_vocabulary_is_rejected_naming_the_entry(
+    breakage: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    document = _bundled_document()
+    breakage(document)
+    with pytest.raises(ValueError, match=message):
+        parse_vocabulary(document)
+
+
+def test_vocabulary_file_holds_the_generator_word_lists() -> None:
+    loaded = load_vocabulary().categories
+    assert {code: dict(words) for code, words in loaded.items()} == synthetic.VOCABULARY

@@ -1,0 +1,132 @@
+"""The word lists and templates of the synthetic catalog, read from ``synthetic_vocabulary.toml``.
+
+The file is package data; ``load_vocabulary()`` parses and checks it once per process.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any, Final
+
+from rakuten_assets.categories import CATEGORY_CODES
+
+__all__ = ["VOCABULARY_FILE", "Vocabulary", "load_vocabulary", "parse_vocabulary"]
+
+VOCABULARY_FILE: Final = "synthetic_vocabulary.toml"
+
+Words = tuple[str, ...]
+
+# Tables of word lists, and the lists in them that the generator's code uses by name (the
+# other [slots] lists only fill the {slot} of that name in templates).
+_NAMED_LISTS: Final[dict[str, tuple[str, ...]]] = {
+    "slots": ("noise",),
+    "templates": (
+        "description_fr",
+        "description_en",
+        "description_de",
+        "title_en",
+        "title_de",
+        "title_extras",
+        "terse_titles",
+        "spec_lines",
+    ),
+    "model_names": ("syllables", "suffixes"),
+    "book_titles": ("heads", "tails"),
+}
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Every word list the generator draws from; the tables of ``synthetic_vocabulary.toml``."""
+
+    slots: Mapping[str, Words]  # {color}, {noise}, ...: shared by every category
+    templates: Mapping[str, Words]  # description_fr/en/de, title_en/de, title_extras, ...
+    model_syllables: Words
+    model_suffixes: Words
+    book_title_heads: Words
+    book_title_tails: Words
+    sales_terms: str  # seller boilerplate (HTML) after some descriptions
+    care_and_warranty: str
+    categories: Mapping[int, Mapping[str, Words]]  # per code: noun, brand, title, desc, ...
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    """Parse the bundled vocabulary file (once); raises ``ValueError`` naming a malformed entry."""
+    path = files("rakuten_assets.data").joinpath(VOCABULARY_FILE)
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return parse_vocabulary(data)
+
+
+def parse_vocabulary(data: Mapping[str, Any]) -> Vocabulary:
+    """The ``Vocabulary`` held by a parsed TOML document (see ``synthetic_vocabulary.toml``)."""
+    tables = {name: _word_table(data, name) for name in _NAMED_LISTS}
+    for name, keys in _NAMED_LISTS.items():
+        for key in keys:
+            if key not in tables[name]:
+                raise ValueError(f"[{name}] has no {key} list")
+    boilerplates = _table(data, "boilerplates")
+    for key in ("sales_terms", "care_and_warranty"):
+        if not isinstance(boilerplates.get(key), str):
+            raise ValueError(f"[boilerplates] {key}: expected a string")
+    return Vocabulary(
+        slots=tables["slots"],
+        templates=tables["templates"],
+        model_syllables=tables["model_names"]["syllables"],
+        model_suffixes=tables["model_names"]["suffixes"],
+        book_title_heads=tables["book_titles"]["heads"],
+        book_title_tails=tables["book_titles"]["tails"],
+        sales_terms=boilerplates["sales_terms"],
+        care_and_warranty=boilerplates["care_and_warranty"],
+        categories=_categories(data, shared=_word_table(data, "shared")),
+    )
+
+
+def _categories(
+    data: Mapping[str, Any], shared: Mapping[str, Words]
+) -> dict[int, dict[str, Words]]:
+    categories: dict[int, dict[str, Words]] = {}
+    for key, table in _table(data, "categories").items():
+        if not key.isdigit():
+            raise ValueError(f"[categories.{key}] is not a product-type code")
+        category: dict[str, Words] = {}
+        for field, value in table.items():
+            where = f"[categories.{key}] {field}"
+            if isinstance(value, str):
+                # A string names a list of [shared] that several categories use.
+                if value not in shared:
+                    raise ValueError(f"{where} = {value!r}: no such list in [shared]")
+                category[field] = shared[value]
+            else:
+                category[field] = _words(value, where)
+        categories[int(key)] = category
+    if set(categories) != set(CATEGORY_CODES):
+        raise ValueError(
+            f"[categories.<code>] tables must be exactly the {len(CATEGORY_CODES)} product-type "
+            f"codes; missing {sorted(set(CATEGORY_CODES) - set(categories))}, "
+            f"unknown {sorted(set(categories) - set(CATEGORY_CODES))}"
+        )
+    return categories
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = data.get(name)
+    if not isinstance(table, Mapping):
+        raise ValueError(f"{VOCABULARY_FILE} has no [{name}] table")
+    return table
+
+
+def _word_table(data: Mapping[str, Any], name: str) -> dict[str, Words]:
+    return {key: _words(value, f"[{name}] {key}") for key, value in _table(data, name).items()}
+
+
+def _words(value: Any, where: str) -> Words:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where}: expected a non-empty list of strings, got {value!r}")
+    if not all(isinstance(word, str) and word.strip() == word and word for word in value):
+        raise ValueError(f"{where}: every entry must be a non-empty string without outer spaces")
+    return tuple(value)
