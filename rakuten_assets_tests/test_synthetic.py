@@ -8,6 +8,7 @@ import re
 import string
 import tomllib
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 from rakuten_assets.categories import CATEGORY_CODES, REAL_CATALOG_ROWS, REAL_CLASS_COUNTS
-from rakuten_assets.data import synthetic
+from rakuten_assets.data import synthetic_text
 from rakuten_assets.data.synthetic import generate_catalog
 from rakuten_assets.data.synthetic_vocabulary import (
     VOCABULARY_FILE,
@@ -159,15 +160,24 @@ def test_every_category_has_distinct_but_overlapping_vocabulary(catalog: pd.Data
     assert top_words(10) != top_words(2583)
 
 
+def _slots(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+
+
 @pytest.mark.parametrize("code", CATEGORY_CODES)
 def test_every_template_slot_has_a_source(code: int) -> None:
     # A misspelt slot would otherwise only fail for the seed that first happens to draw it.
-    vocab = synthetic.VOCABULARY[code]
-    known = set(vocab) | set(synthetic._GENERATORS) | {"model"}
+    vocab = synthetic_text.VOCABULARY.categories[code]
+    known = set(vocab) | set(synthetic_text.SLOT_DRAWERS) | {"model"}
     for key, words in vocab.items():
         for word in words:
-            fields = {field for _, field, _, _ in string.Formatter().parse(word) if field}
+            fields = _slots(word)
             assert fields <= known, f"{code}[{key}] {word!r} uses unknown {fields - known}"
+    # The shared templates are rendered as every category, so each needs their slots too.
+    for key, words in synthetic_text.VOCABULARY.templates.items():
+        for word in words:
+            fields = _slots(word)
+            assert fields <= known, f"{code}: [templates] {key} {word!r} uses {fields - known}"
 
 
 def _digest(frame: pd.DataFrame) -> str:
@@ -190,7 +200,7 @@ def test_catalog_of_a_seed_is_pinned(n_rows: int, seed: int, sha256: str) -> Non
     # Demos, holdouts and benchmarks are reproducible only while a seed gives the same rows.
     assert _digest(generate_catalog(n_rows, seed)) == sha256, (
         "the synthetic catalog of a seed changed; if that is intended (new words, knobs or "
-        "order in the vocabulary), re-measure bench/synthetic_separability.py and "
+        "order in synthetic_vocabulary.toml), re-measure bench/synthetic_separability.py and "
         "update this sha256"
     )
 
@@ -212,8 +222,8 @@ def test_vocabulary_file_is_package_data() -> None:
 
 
 def _bundled_document() -> dict[str, Any]:
-    path = Path(synthetic.__file__).with_name(VOCABULARY_FILE)
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    text = files("rakuten_assets.data").joinpath(VOCABULARY_FILE).read_text(encoding="utf-8")
+    return tomllib.loads(text)
 
 
 def test_parsing_the_bundled_document_gives_the_loaded_vocabulary() -> None:
@@ -291,8 +301,3 @@ def test_malformed_vocabulary_is_rejected_naming_the_entry(
     breakage(document)
     with pytest.raises(ValueError, match=message):
         parse_vocabulary(document)
-
-
-def test_vocabulary_file_holds_the_generator_word_lists() -> None:
-    loaded = load_vocabulary().categories
-    assert {code: dict(words) for code, words in loaded.items()} == synthetic.VOCABULARY
