@@ -112,16 +112,16 @@ from rakuten_assets.db import (
     upgrade_schema,
 )
 from rakuten_assets.drift.report import (
-    CLASS_SIGNAL,
-    SIGNAL_NAMES,
+    DriftParameters,
     DriftReport,
     compute_report,
     compute_report_from_log,
-    report_windows,
 )
-from rakuten_assets.drift.stats import Severity, SignalResult, compare_categorical, compare_numeric
+from rakuten_assets.drift.rollups import CLASS_SIGNAL, SIGNAL_NAMES
+from rakuten_assets.drift.severity import Severity
+from rakuten_assets.drift.stats import SignalResult, compare_categorical, compare_numeric
 from rakuten_assets.processes import scratch_postgres_database
-from rakuten_assets.settings import PROJECT_ROOT
+from rakuten_assets.settings import PROJECT_ROOT, get_settings
 
 REPORT_DATE = date(2026, 11, 25)
 NUMERIC = ("text_length", "word_count", "confidence", "unknown_token_share")
@@ -131,6 +131,12 @@ TARGET_SECONDS = 5.0
 TARGET_SPEEDUP = 10.0
 #: Classes made 4x more frequent in the current window (the class-mix drift).
 BOOSTED_CLASSES = (1301, 1940, 2220)
+
+
+def drift_parameters(**changes: Any) -> DriftParameters:
+    """The settings' drift parameters (DRIFT_*, PIPELINE_TIMEZONE), with ``changes``."""
+    return dataclasses.replace(DriftParameters.from_settings(get_settings()), **changes)
+
 
 LOG_COLUMNS = (
     "prediction_id", "predicted_at", "model_version", "text_length", "word_count",
@@ -165,7 +171,7 @@ class Traffic:
 def generate(rows: int, seed: int) -> Traffic:
     """``rows`` predictions over the report's 37 days, drifting in the current window."""
     rng = np.random.default_rng(seed)
-    windows = report_windows(REPORT_DATE)
+    windows = drift_parameters().windows(REPORT_DATE)
     start = np.datetime64(windows.reference_start.replace(tzinfo=None), "us")
     span = np.datetime64(windows.current_end.replace(tzinfo=None), "us") - start
     predicted_at = start + np.sort(rng.integers(0, span.astype(np.int64), rows)).astype(
@@ -359,10 +365,10 @@ def run_cases(engine: Engine, repeat: int) -> Cases:
     reports: dict[str, DriftReport] = {}
 
     def ours() -> DriftReport:
-        return compute_report(engine, REPORT_DATE)
+        return compute_report(engine, REPORT_DATE, drift_parameters())
 
     timings["from the log"], reports["from the log"] = timed(
-        lambda: compute_report_from_log(engine, REPORT_DATE), repeat
+        lambda: compute_report_from_log(engine, REPORT_DATE, drift_parameters()), repeat
     )
     timings["cold"], reports["cold"] = timed(ours, repeat, setup=lambda: drop_rollups(engine))
     if engine.dialect.name == "postgresql":
@@ -377,8 +383,16 @@ def run_cases(engine: Engine, repeat: int) -> Cases:
 def in_memory(traffic: Traffic) -> tuple[SignalResult, ...]:
     """Our statistics on the raw values, no database (the cost of the statistics alone)."""
     reference, current = traffic.window(False), traffic.window(True)
+    parameters = drift_parameters()
     results = [
-        compare_numeric(name, reference[name].dropna(), current[name].dropna()) for name in NUMERIC
+        compare_numeric(
+            name,
+            reference[name].dropna(),
+            current[name].dropna(),
+            bins=parameters.bins,
+            binning=parameters.binning,
+        )
+        for name in NUMERIC
     ]
     counts = [frame["predicted_class"].value_counts().to_dict() for frame in (reference, current)]
     results.append(compare_categorical(CLASS_SIGNAL, *counts))
@@ -547,7 +561,7 @@ def main() -> None:
                 flush=True,
             )
             cases["PostgreSQL"] = run_cases(pg_engine, args.repeat)
-            quantile = compute_report(pg_engine, REPORT_DATE, binning="quantile")
+            quantile = compute_report(pg_engine, REPORT_DATE, drift_parameters(binning="quantile"))
 
         memory_timing, memory_signals = timed(lambda: in_memory(traffic), args.repeat)
         evidently = None if args.skip_evidently else run_evidently(traffic, workdir, args.repeat)

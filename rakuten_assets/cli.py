@@ -603,10 +603,11 @@ def _last_report_date() -> date:
     (the schedule's hour) on; before 01:00, the day before that."""
     from rakuten_assets.defs.drift import daily_partitions
 
-    key = daily_partitions.get_last_partition_key()
+    partitions = daily_partitions()
+    key = partitions.get_last_partition_key()
     if key is None:
         raise click.ClickException(
-            f"no daily drift partition yet: DRIFT_START_DATE ({daily_partitions.start.date()}) "
+            f"no daily drift partition yet: DRIFT_START_DATE ({partitions.start.date()}) "
             "has not ended"
         )
     return date.fromisoformat(key)
@@ -628,9 +629,8 @@ def _report_dates(date_: Any, days: int) -> list[str]:
 
 def run_drift_checks(settings: Settings, dates: list[str]) -> pd.DataFrame:
     """Run `daily_drift_check` in-process for each date; one summary row per report."""
-    from sqlalchemy import select
-
-    from rakuten_assets.db import alerts, drift_reports
+    from rakuten_assets.drift.alerts import AlertStatus, list_alerts
+    from rakuten_assets.drift.storage import report_summary
     from rakuten_assets.runner import run_job
 
     defs = _defs()
@@ -642,24 +642,21 @@ def run_drift_checks(settings: Settings, dates: list[str]) -> pd.DataFrame:
             failure = next((e for e in result.all_events if e.is_failure), None)
             message = failure.message if failure else "see the Dagster UI"
             raise click.ClickException(f"daily_drift_check failed for {key}: {message}")
-        with engine.connect() as conn:
-            report = conn.execute(
-                select(drift_reports).where(drift_reports.c.report_date == date.fromisoformat(key))
-            ).one()
-            raised = conn.execute(
-                select(alerts.c.id, alerts.c.signal, alerts.c.severity).where(
-                    alerts.c.report_id == report.id, alerts.c.status == "open"
-                )
-            ).all()
+        report = report_summary(engine, date.fromisoformat(key))
+        if report is None:
+            raise click.ClickException(f"daily_drift_check for {key} stored no drift report")
+        raised = list_alerts(engine, status=AlertStatus.OPEN, report_id=report.id)
         rows.append(
             {
                 "date": key,
                 "status": report.status,
-                "severity": report.severity,
+                "severity": str(report.severity),
                 "driven by": report.driving_signal or "-",
                 "current": report.current_count,
                 "reference": report.reference_count,
-                "open alerts": ", ".join(f"#{a.id} {a.signal} ({a.severity})" for a in raised)
+                "open alerts": ", ".join(
+                    f"#{a['id']} {a['signal']} ({a['severity']})" for a in reversed(raised)
+                )
                 or "-",
             }
         )
@@ -712,7 +709,7 @@ def trigger_drift_check(date_: Any) -> None:
 def view_drift_reports(limit: int) -> None:
     """The latest drift reports, newest first, with PSI per signal."""
     from rakuten_assets.db import require_schema
-    from rakuten_assets.drift.report import latest_reports
+    from rakuten_assets.drift.storage import latest_reports
 
     settings = _settings()
     engine = _engine(settings)

@@ -9,10 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
 from rakuten_assets.db import alert_actions, alerts, drift_reports
 from rakuten_assets.drift import alerts as drift_alerts
+from rakuten_assets.drift.severity import Severity
 
 DAY = date(2026, 3, 10)
 
@@ -21,9 +22,7 @@ def store_report(engine: Engine, day: date, signals: dict[str, dict[str, Any]]) 
     """A stored report row with the given per-signal results (the document `store_report` writes)."""
     signals = {name: {"name": name, **result} for name, result in signals.items()}
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    worst = max(
-        (s["severity"] for s in signals.values()), key=drift_alerts.severity_rank, default="OK"
-    )
+    worst = max((Severity(s["severity"]) for s in signals.values()), default=Severity.OK)
     with engine.begin() as conn:
         return int(
             conn.execute(
@@ -37,7 +36,7 @@ def store_report(engine: Engine, day: date, signals: dict[str, dict[str, Any]]) 
                     reference_count=15_000,
                     current_count=3_500,
                     status="ok",
-                    severity=worst,
+                    severity=str(worst),
                     driving_signal=None,
                     signals={"version": 1, "signals": list(signals.values())},
                 )
@@ -66,6 +65,7 @@ def test_alerts_are_raised_for_alert_and_critical_signals_only(engine: Engine) -
     assert raised["predicted_class"]["recommended_action"] == "retrain or roll back"
     assert raised["text_length"]["recommended_action"] == "investigate; consider retraining"
     assert "PSI 0.410" in raised["predicted_class"]["message"]
+    assert "drift of text_length in the 7 days to 2026-03-10" in raised["text_length"]["message"]
     stored = drift_alerts.list_alerts(engine)
     assert {a["status"] for a in stored} == {"open"}
     assert {a["report_id"] for a in stored} == {report}
@@ -218,7 +218,7 @@ def raised_alert(tmp_path: Any) -> dict[str, Any]:
 def test_webhook_delivers_the_alert_as_json(raised_alert: dict[str, Any]) -> None:
     with Receiver([]) as receiver:
         delivery = drift_alerts.deliver_webhook(
-            receiver.url, drift_alerts.webhook_payload(raised_alert)
+            receiver.url, drift_alerts.webhook_payload(raised_alert), attempts=3, timeout=5.0
         )
     assert delivery.delivered
     assert delivery.attempts == 1
@@ -234,7 +234,11 @@ def test_webhook_delivers_the_alert_as_json(raised_alert: dict[str, Any]) -> Non
 def test_webhook_retries_server_errors_then_succeeds(raised_alert: dict[str, Any]) -> None:
     with Receiver([503, 500]) as receiver:
         delivery = drift_alerts.deliver_webhook(
-            receiver.url, drift_alerts.webhook_payload(raised_alert), backoff_seconds=0.01
+            receiver.url,
+            drift_alerts.webhook_payload(raised_alert),
+            attempts=3,
+            timeout=5.0,
+            backoff_seconds=0.01,
         )
     assert delivery.delivered
     assert delivery.attempts == 3
@@ -244,7 +248,11 @@ def test_webhook_retries_server_errors_then_succeeds(raised_alert: dict[str, Any
 def test_a_failing_webhook_reports_failure_without_raising(raised_alert: dict[str, Any]) -> None:
     with Receiver([500, 500, 500]) as receiver:
         delivery = drift_alerts.deliver_webhook(
-            receiver.url, drift_alerts.webhook_payload(raised_alert), backoff_seconds=0.01
+            receiver.url,
+            drift_alerts.webhook_payload(raised_alert),
+            attempts=3,
+            timeout=5.0,
+            backoff_seconds=0.01,
         )
     assert not delivery.delivered
     assert delivery.attempts == 3
@@ -252,7 +260,11 @@ def test_a_failing_webhook_reports_failure_without_raising(raised_alert: dict[st
 
     with Receiver([400]) as receiver:
         rejected = drift_alerts.deliver_webhook(
-            receiver.url, drift_alerts.webhook_payload(raised_alert), backoff_seconds=0.01
+            receiver.url,
+            drift_alerts.webhook_payload(raised_alert),
+            attempts=3,
+            timeout=5.0,
+            backoff_seconds=0.01,
         )
     assert not rejected.delivered
     assert rejected.attempts == 1  # a 4xx is the receiver's answer; resending won't change it
@@ -276,3 +288,15 @@ def test_alert_rows_reference_their_report(engine: Engine) -> None:
     with engine.connect() as conn:
         rows = conn.execute(select(alerts.c.report_id, alerts.c.report_date)).all()
     assert rows == [(report, DAY)]
+
+
+def test_the_message_names_the_report_window(engine: Engine) -> None:
+    report = store_report(engine, DAY, {"confidence": finding("ALERT")})
+    with engine.begin() as conn:  # a report over a 3-day current window
+        conn.execute(
+            update(drift_reports)
+            .where(drift_reports.c.id == report)
+            .values(current_start=datetime(2026, 3, 8, tzinfo=UTC))
+        )
+    (alert,) = drift_alerts.raise_alerts(engine, report, cooldown_days=0).raised
+    assert alert["message"].startswith("ALERT drift of confidence in the 3 days to 2026-03-10")

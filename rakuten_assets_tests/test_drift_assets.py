@@ -175,7 +175,9 @@ def _evaluate(
         cursor=cursor,
         resources={
             "database": DatabaseResource(url=engine_url),
-            "drift": DriftMonitorResource(auto_retrain=auto_retrain),
+            "drift": DriftMonitorResource.from_settings(
+                Settings(database_url=engine_url, drift_auto_retrain=auto_retrain)
+            ),
         },
     )
     outcome = list(drift.drift_retrain_sensor(context) or [])  # type: ignore[arg-type]

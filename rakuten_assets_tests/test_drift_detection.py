@@ -18,8 +18,9 @@ from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine, upgrade_schema
 from rakuten_assets.drift import simulate
 from rakuten_assets.drift.report import compute_report
-from rakuten_assets.drift.stats import Severity
+from rakuten_assets.drift.severity import Severity
 from rakuten_assets.training.model import ModelParams, fit
+from rakuten_assets_tests.test_drift_report import parameters
 
 TZ = "Europe/Paris"
 PER_DAY = 300
@@ -34,7 +35,7 @@ def pipeline(small_split: SplitCatalog) -> Any:
 
 
 def _severities(engine: Any, days: list[date]) -> dict[date, Severity]:
-    return {day: compute_report(engine, day, timezone=TZ).severity for day in days}
+    return {day: compute_report(engine, day, parameters(timezone=TZ)).severity for day in days}
 
 
 @pytest.mark.slow
@@ -72,9 +73,9 @@ def test_each_drift_profile_is_detected_within_two_days(
         timezone=TZ,
     )
     first_drifted = END - timedelta(days=days - drift_from)
-    before = compute_report(engine, first_drifted - timedelta(days=1), timezone=TZ)
+    before = compute_report(engine, first_drifted - timedelta(days=1), parameters(timezone=TZ))
     assert before.severity < Severity.ALERT, f"alarm before the drift: {before.severity}"
-    second = compute_report(engine, first_drifted + timedelta(days=1), timezone=TZ)
+    second = compute_report(engine, first_drifted + timedelta(days=1), parameters(timezone=TZ))
     assert second.severity >= Severity.ALERT, (
         f"{profile}: {second.severity} on the second drifted day "
         f"(driven by {second.driving_signal}; "

@@ -12,29 +12,35 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, literal, select
+from sqlalchemy import Engine
 
 from rakuten_assets.db import get_engine, upgrade_schema
 from rakuten_assets.drift.report import (
-    CLASS_SIGNAL,
-    FLOAT_BUCKETS,
-    SIGNAL_NAMES,
     STATUS_INSUFFICIENT_DATA,
     STATUS_OK,
-    bucket,
+    DriftParameters,
     compute_report,
     driving,
-    get_report,
-    latest_reports,
-    report_windows,
-    store_report,
 )
-from rakuten_assets.drift.stats import Severity, compare_categorical, compare_numeric
+from rakuten_assets.drift.rollups import CLASS_SIGNAL, SIGNAL_NAMES
+from rakuten_assets.drift.severity import Severity
+from rakuten_assets.drift.stats import compare_categorical, compare_numeric
+from rakuten_assets.drift.storage import get_report, store_report
+from rakuten_assets.settings import Settings
 from serving.prediction_log import insert_ignoring_duplicates, prediction_record
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 11, 25)
 _ids = itertools.count()
+
+#: The parameters of the default settings, whatever the environment says: 7 current days, 30
+#: reference days, 100 rows at least, Europe/Paris, 10 equal-width bins.
+PARAMETERS = DriftParameters.from_settings(Settings.model_construct())
+
+
+def parameters(**changes: Any) -> DriftParameters:
+    """:data:`PARAMETERS` with ``changes``."""
+    return dataclasses.replace(PARAMETERS, **changes)
 
 
 def paris(day: date, hour: int = 0) -> datetime:
@@ -94,45 +100,6 @@ def spread(start: date, days: int, per_day: int) -> list[datetime]:
     ]
 
 
-# --- windows ----------------------------------------------------------------------------------
-
-
-def test_windows_are_local_days_converted_to_utc() -> None:
-    windows = report_windows(DAY)
-    assert windows.current_end == paris(date(2026, 11, 26)).astimezone(UTC)
-    assert windows.current_start == paris(date(2026, 11, 19)).astimezone(UTC)
-    assert windows.reference_end == windows.current_start
-    assert windows.reference_start == paris(date(2026, 10, 20)).astimezone(UTC)
-    assert windows.current_end.tzinfo is UTC
-    assert windows.current_end == datetime(2026, 11, 25, 23, 0, tzinfo=UTC)
-
-
-def test_windows_across_the_daylight_saving_change_keep_local_midnights() -> None:
-    # Paris moves to summer time on 2026-03-29: that local day has 23 hours.
-    windows = report_windows(date(2026, 3, 29), current_days=7, reference_days=30)
-    assert windows.current_end == datetime(2026, 3, 29, 22, 0, tzinfo=UTC)  # CEST midnight
-    assert windows.current_start == datetime(2026, 3, 22, 23, 0, tzinfo=UTC)  # CET midnight
-    assert windows.current_end - windows.current_start == timedelta(days=7, hours=-1)
-
-
-def test_windows_are_configurable() -> None:
-    windows = report_windows(DAY, current_days=1, reference_days=2, timezone="UTC")
-    assert windows.current_start == datetime(2026, 11, 25, tzinfo=UTC)
-    assert windows.reference_start == datetime(2026, 11, 23, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error"),
-    [
-        ({"report_date": datetime(2026, 11, 25, 3, 0)}, TypeError),
-        ({"report_date": DAY, "current_days": 0}, ValueError),
-    ],
-)
-def test_windows_refuse_bad_arguments(kwargs: dict[str, object], error: type[Exception]) -> None:
-    with pytest.raises(error):
-        report_windows(**kwargs)  # type: ignore[arg-type]
-
-
 def test_window_boundaries_are_half_open(engine: Engine) -> None:
     current_start_day = DAY - timedelta(days=6)
     reference_start_day = current_start_day - timedelta(days=30)
@@ -143,37 +110,9 @@ def test_window_boundaries_are_half_open(engine: Engine) -> None:
     log(engine, paris(current_start_day) - tick, count=7)  # just before: reference
     log(engine, paris(reference_start_day), count=11)  # D-36 00:00: reference
     log(engine, paris(reference_start_day) - tick, count=13)  # just before: neither
-    report = compute_report(engine, DAY, min_samples=1)
+    report = compute_report(engine, DAY, parameters(min_samples=1))
     assert (report.current_count, report.reference_count) == (2 + 5, 7 + 11)
     assert report.status == STATUS_OK
-
-
-# --- the bucketing is exact and identical on both databases -----------------------------------
-
-
-BUCKET_CASES = [
-    0.0,
-    0.001,
-    0.1,
-    0.3,
-    0.857,
-    0.8567,
-    0.0009999,
-    0.999,
-    1.0,
-    0.1 + 0.2,
-    -0.0005,
-    -1.0,
-]
-
-
-def test_the_float_bucket_is_floor_on_both_databases(engine: Engine) -> None:
-    # 0.8567 * 1000 = 856.7: a CAST that rounds (PostgreSQL's) would give 857; -0.0005 * 1000:
-    # a CAST that truncates (SQLite's) would give 0, not -1.
-    with engine.connect() as conn:
-        buckets = [bucket(literal(v) * FLOAT_BUCKETS, conn.dialect.name) for v in BUCKET_CASES]
-        got = list(conn.execute(select(*buckets)).one())
-    assert got == [np.floor(v * FLOAT_BUCKETS) for v in BUCKET_CASES]
 
 
 # --- status and severity ----------------------------------------------------------------------
@@ -182,7 +121,7 @@ def test_the_float_bucket_is_floor_on_both_databases(engine: Engine) -> None:
 def test_below_min_samples_the_report_is_insufficient_data_not_an_error(engine: Engine) -> None:
     log(engine, spread(DAY - timedelta(days=20), days=10, per_day=20))  # 200 reference rows
     log(engine, spread(DAY - timedelta(days=2), days=3, per_day=20), code=10)  # 60 current rows
-    report = compute_report(engine, DAY)
+    report = compute_report(engine, DAY, PARAMETERS)
     assert report.status == STATUS_INSUFFICIENT_DATA
     assert report.severity is Severity.OK
     assert (report.signals, report.driving_signal) == ((), None)
@@ -195,7 +134,7 @@ def test_below_min_samples_the_report_is_insufficient_data_not_an_error(engine: 
 
 
 def test_an_empty_log_gives_an_insufficient_data_report(engine: Engine) -> None:
-    report = compute_report(engine, DAY)
+    report = compute_report(engine, DAY, PARAMETERS)
     assert (report.status, report.current_count, report.model_version) == (
         STATUS_INSUFFICIENT_DATA,
         0,
@@ -212,7 +151,7 @@ def test_identical_windows_are_ok(engine: Engine) -> None:
             code=code,
             confidence=conf,
         )
-    report = compute_report(engine, DAY)
+    report = compute_report(engine, DAY, PARAMETERS)
     assert report.status == STATUS_OK
     assert [s.name for s in report.signals] == list(SIGNAL_NAMES)
     assert report.severity is Severity.OK
@@ -225,7 +164,7 @@ def test_a_new_class_in_the_current_window_is_critical(engine: Engine) -> None:
     log(engine, spread(DAY - timedelta(days=36), 30, 10), code=10)
     log(engine, spread(DAY - timedelta(days=6), 7, 20), code=1280)
     log(engine, spread(DAY - timedelta(days=6), 7, 20), code=2905)  # never seen before
-    report = compute_report(engine, DAY)
+    report = compute_report(engine, DAY, PARAMETERS)
     classes = report.signal(CLASS_SIGNAL)
     assert classes.categories == (10, 1280, 2905)
     assert classes.reference_share[2] == 0.0
@@ -243,7 +182,7 @@ def test_a_psi_the_test_does_not_confirm_is_capped_at_warning(engine: Engine) ->
     log(engine, reference[10:], length=20)
     log(engine, current[:4], length=10)
     log(engine, current[4:], length=20)
-    report = compute_report(engine, DAY, min_samples=20)
+    report = compute_report(engine, DAY, parameters(min_samples=20))
     text_length = report.signal("text_length")
     assert text_length.psi_severity is Severity.CRITICAL
     assert not text_length.flagged
@@ -255,7 +194,7 @@ def test_null_unknown_token_shares_are_left_out_of_that_signal_only(engine: Engi
     log(engine, spread(DAY - timedelta(days=36), 30, 10), unknown=None)  # before migration 0003
     log(engine, spread(DAY - timedelta(days=36), 30, 10), unknown=0.2)
     log(engine, spread(DAY - timedelta(days=6), 7, 30), unknown=0.2)
-    report = compute_report(engine, DAY)
+    report = compute_report(engine, DAY, PARAMETERS)
     assert report.reference_count == 600
     assert report.signal("unknown_token_share").reference_count == 300
     assert report.signal("text_length").reference_count == 600
@@ -264,7 +203,7 @@ def test_null_unknown_token_shares_are_left_out_of_that_signal_only(engine: Engi
 def test_a_signal_without_enough_values_is_skipped_with_the_reason(engine: Engine) -> None:
     log(engine, spread(DAY - timedelta(days=36), 30, 10), unknown=None)
     log(engine, spread(DAY - timedelta(days=6), 7, 30), unknown=0.2)
-    report = compute_report(engine, DAY)
+    report = compute_report(engine, DAY, PARAMETERS)
     assert report.status == STATUS_OK
     assert "unknown_token_share" not in [s.name for s in report.signals]
     assert report.skipped_signals == {
@@ -280,14 +219,14 @@ def test_the_model_version_is_the_one_that_served_most_of_the_current_window(
     log(engine, spread(DAY - timedelta(days=36), 30, 10), version=1)
     log(engine, spread(DAY - timedelta(days=6), 7, 10), version=1)
     log(engine, spread(DAY - timedelta(days=3), 4, 20), version=2)
-    assert compute_report(engine, DAY).model_version == 2
+    assert compute_report(engine, DAY, PARAMETERS).model_version == 2
 
 
 def test_invalid_parameters_are_refused(engine: Engine) -> None:
     with pytest.raises(ValueError, match="min_samples"):
-        compute_report(engine, DAY, min_samples=0)
+        compute_report(engine, DAY, parameters(min_samples=0))
     with pytest.raises(ValueError, match="unknown binning"):
-        compute_report(engine, DAY, binning="fancy")  # type: ignore[arg-type]
+        compute_report(engine, DAY, parameters(binning="fancy"))
 
 
 # --- the database aggregation gives the numbers of the statistics on the raw rows -------------
@@ -325,7 +264,7 @@ def _traffic(seed: int, n: int, start: datetime, days: int) -> list[dict[str, An
 def test_sqlite_and_postgresql_give_the_same_numbers_as_the_raw_statistics(
     tmp_path: Path, pg_url: str
 ) -> None:
-    windows = report_windows(DAY)
+    windows = PARAMETERS.windows(DAY)
     reference = _traffic(1, 1_500, windows.reference_start, 30)
     current = _traffic(2, 600, windows.current_start, 7)
     for row in current:  # a drift: longer texts, lower confidence
@@ -336,7 +275,7 @@ def test_sqlite_and_postgresql_give_the_same_numbers_as_the_raw_statistics(
         engine = get_engine(url)
         upgrade_schema(engine)
         insert(engine, [record(**row) for row in reference + current])
-        reports[name] = compute_report(engine, DAY, binning="quantile")
+        reports[name] = compute_report(engine, DAY, parameters(binning="quantile"))
         engine.dispose()
     assert reports["sqlite"].signals == reports["postgresql"].signals
 
@@ -344,13 +283,15 @@ def test_sqlite_and_postgresql_give_the_same_numbers_as_the_raw_statistics(
         return np.array([r[key] for r in rows if r[key] is not None], dtype=float)
 
     expected = [
-        compare_numeric(name, column(reference, key), column(current, key), binning="quantile")
+        compare_numeric(
+            name, column(reference, key), column(current, key), bins=10, binning="quantile"
+        )
         for name, key in [("text_length", "length"), ("word_count", "words")]
     ]
     for name, key in [("confidence", "confidence"), ("unknown_token_share", "unknown")]:
         # The database counts each value at its 0.001 floor.
         ref, cur = (np.floor(column(rows, key) * 1000) / 1000 for rows in (reference, current))
-        expected.append(compare_numeric(name, ref, cur, binning="quantile"))
+        expected.append(compare_numeric(name, ref, cur, bins=10, binning="quantile"))
     reference_classes, current_classes = (
         {
             int(code): int(n)
@@ -363,48 +304,14 @@ def test_sqlite_and_postgresql_give_the_same_numbers_as_the_raw_statistics(
     assert reports["postgresql"].signal("text_length").flagged
 
 
-# --- storing and reading ----------------------------------------------------------------------
-
-
-def test_store_report_upserts_by_date_keeping_the_id(engine: Engine) -> None:
-    log(engine, spread(DAY - timedelta(days=36), 30, 10))
-    log(engine, spread(DAY - timedelta(days=6), 7, 20))
-    first = compute_report(engine, DAY, binning="quantile")
-    report_id = store_report(engine, first, dagster_run_id="run-1")
-    assert get_report(engine, DAY) == dataclasses.replace(
-        first, id=report_id, dagster_run_id="run-1"
-    )
-
-    log(engine, spread(DAY - timedelta(days=6), 7, 20), code=10)  # the day is recomputed
-    second = compute_report(engine, DAY)
-    assert store_report(engine, second) == report_id
-    stored = get_report(engine, DAY)
-    assert stored == dataclasses.replace(second, id=report_id, dagster_run_id=None)
-    assert stored.current_count == 280
-
-    other_day = DAY - timedelta(days=1)
-    other_id = store_report(engine, compute_report(engine, other_day))
-    assert other_id != report_id
-    assert [r.report_date for r in latest_reports(engine, limit=5)] == [DAY, other_day]
-    assert [r.id for r in latest_reports(engine, limit=1)] == [report_id]
-    assert get_report(engine, DAY - timedelta(days=2)) is None
-
-
-def test_reports_serialise_to_plain_json(engine: Engine) -> None:
-    log(engine, spread(DAY - timedelta(days=36), 30, 10))
-    log(engine, spread(DAY - timedelta(days=6), 7, 20), length=90)
-    report = compute_report(engine, DAY, binning="quantile")
-    document = report.to_dict()
-    assert document["severity"] == str(report.severity)
-    assert document["parameters"]["binning"] == "quantile"
-    assert {s["name"] for s in document["signals"]} == set(SIGNAL_NAMES)
-    text_length = next(s for s in document["signals"] if s["name"] == "text_length")
-    assert text_length["edges"][0] is None  # -inf: JSON has no infinity
-    assert text_length["edges"][-1] is None
-
-
 def test_the_driving_signal_is_the_worst_then_the_highest_psi() -> None:
-    small = compare_numeric("text_length", [10.0] * 10 + [20.0] * 10, [10.0] * 2 + [20.0] * 18)
+    small = compare_numeric(
+        "text_length",
+        [10.0] * 10 + [20.0] * 10,
+        [10.0] * 2 + [20.0] * 18,
+        bins=10,
+        binning="equal_width",
+    )
     assert (small.severity, small.psi > 0.5) == (Severity.WARNING, True)  # capped, PSI 0.9
     confirmed = compare_categorical("predicted_class", {10: 600, 40: 400}, {10: 370, 40: 630})
     assert confirmed.severity is Severity.ALERT  # PSI 0.2-0.3 with Chi² p < 0.05

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp
 
+from rakuten_assets.drift.severity import Severity, severity_from_psi
 from rakuten_assets.drift.stats import (
     KS_EXACT_MAX_N,
     PSI_EPSILON,
-    Severity,
     ValueCounts,
     align_classes,
     bin_edges,
@@ -26,9 +27,12 @@ from rakuten_assets.drift.stats import (
     ks_test,
     psi,
     psi_from_counts,
-    severity_from_psi,
     signal_severity,
 )
+
+#: Ten bins (as DRIFT_BINS by default), equal-width or at the reference quantiles.
+EQUAL_WIDTH: dict[str, Any] = {"bins": 10, "binning": "equal_width"}
+QUANTILE: dict[str, Any] = {"bins": 10, "binning": "quantile"}
 
 
 def reference_psi(reference: np.ndarray, current: np.ndarray) -> float:
@@ -39,39 +43,6 @@ def reference_psi(reference: np.ndarray, current: np.ndarray) -> float:
 
 
 # --- severity ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (0.0, Severity.OK),
-        (0.0999, Severity.OK),
-        (0.1, Severity.WARNING),
-        (0.1999, Severity.WARNING),
-        (0.2, Severity.ALERT),
-        (0.2999, Severity.ALERT),
-        (0.3, Severity.CRITICAL),
-        (7.5, Severity.CRITICAL),
-    ],
-)
-def test_severity_from_psi_uses_the_design_thresholds(value: float, expected: Severity) -> None:
-    assert severity_from_psi(value) is expected
-
-
-def test_severity_from_psi_refuses_nan() -> None:
-    with pytest.raises(ValueError, match="NaN"):
-        severity_from_psi(float("nan"))
-
-
-def test_severities_are_ordered_by_gravity_not_alphabetically() -> None:
-    shuffled = [Severity.WARNING, Severity.CRITICAL, Severity.OK, Severity.ALERT]
-    assert sorted(shuffled) == [Severity.OK, Severity.WARNING, Severity.ALERT, Severity.CRITICAL]
-    assert max(shuffled) is Severity.CRITICAL
-    assert Severity.OK < Severity.WARNING < Severity.ALERT < Severity.CRITICAL
-    assert Severity.ALERT >= "WARNING"  # compares with stored strings too
-    assert Severity.CRITICAL == "CRITICAL"
-    with pytest.raises(ValueError, match="SEVERE"):
-        _ = Severity.OK < "SEVERE"
 
 
 @pytest.mark.parametrize(
@@ -140,8 +111,8 @@ def test_equal_width_psi_matches_numpy_histogram_over_the_union_range() -> None:
         np.histogram(reference, edges)[0].astype(float),
         np.histogram(current, edges)[0].astype(float),
     )
-    assert psi(reference, current) == pytest.approx(expected, rel=1e-12)
-    hist = binned(reference, current)
+    assert psi(reference, current, **EQUAL_WIDTH) == pytest.approx(expected, rel=1e-12)
+    hist = binned(reference, current, **EQUAL_WIDTH)
     np.testing.assert_array_equal(hist.edges, edges)
 
 
@@ -157,8 +128,8 @@ def test_histogram_refuses_values_outside_finite_edges() -> None:
 
 
 def test_a_constant_signal_has_psi_zero() -> None:
-    assert psi([5.0] * 100, [5.0] * 30) == 0.0
-    result = compare_numeric("text_length", [5.0] * 100, [5.0] * 30)
+    assert psi([5.0] * 100, [5.0] * 30, **EQUAL_WIDTH) == 0.0
+    result = compare_numeric("text_length", [5.0] * 100, [5.0] * 30, **EQUAL_WIDTH)
     assert result.psi == 0.0
     assert result.severity is Severity.OK
     assert result.note == "constant in both windows"
@@ -166,7 +137,7 @@ def test_a_constant_signal_has_psi_zero() -> None:
 
 def test_a_constant_signal_that_moves_is_a_drift() -> None:
     # Two single values: equal-width bins put them in the first and the last bin.
-    assert psi([5.0] * 100, [6.0] * 100) == pytest.approx(
+    assert psi([5.0] * 100, [6.0] * 100, **EQUAL_WIDTH) == pytest.approx(
         reference_psi(np.array([1.0] + [0.0] * 9), np.array([0.0] * 9 + [1.0]))
     )
 
@@ -175,33 +146,33 @@ def test_quantile_bins_take_their_edges_from_the_reference() -> None:
     rng = np.random.default_rng(5)
     reference = rng.normal(0.0, 1.0, 1_000)
     current = rng.normal(3.0, 1.0, 300)  # mostly beyond the reference's top decile
-    edges = bin_edges(reference, current, binning="quantile")
+    edges = bin_edges(reference, current, **QUANTILE)
     assert edges[0] == -np.inf
     assert edges[-1] == np.inf
     np.testing.assert_allclose(edges[1:-1], np.quantile(reference, np.linspace(0, 1, 11)[1:-1]))
-    hist = binned(reference, current, binning="quantile")
+    hist = binned(reference, current, **QUANTILE)
     assert hist.reference_counts.tolist() == [100] * 10  # equal-mass bins
     expected_current = [
         int(np.sum((current >= low) & (current < high))) for low, high in itertools.pairwise(edges)
     ]
     assert hist.current_counts.tolist() == expected_current
     assert sum(expected_current) == len(current)  # nothing falls outside the open outer bins
-    assert psi(reference, current, binning="quantile") == pytest.approx(
+    assert psi(reference, current, **QUANTILE) == pytest.approx(
         reference_psi(hist.reference_counts.astype(float), np.array(expected_current, float))
     )
 
 
 def test_quantile_bins_merge_duplicate_edges_of_discrete_signals() -> None:
     reference = [1] * 50 + [2] * 30 + [3] * 20
-    edges = bin_edges(reference, [1, 2, 3], binning="quantile")
+    edges = bin_edges(reference, [1, 2, 3], **QUANTILE)
     # Deciles are 1 (x4), then 1.x and 2s and 3s: duplicates merged, strictly increasing.
     assert np.all(np.diff(edges) > 0)
-    assert psi(reference, reference, binning="quantile") == 0.0
+    assert psi(reference, reference, **QUANTILE) == 0.0
 
 
 def test_unknown_binning_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown binning"):
-        bin_edges([1.0], [2.0], binning="fancy")  # type: ignore[arg-type]
+        bin_edges([1.0], [2.0], bins=10, binning="fancy")  # type: ignore[arg-type]
 
 
 # --- KS -----------------------------------------------------------------------------------------
@@ -316,7 +287,7 @@ def test_js_distance_bounds(reference: list[int], current: list[int], expected: 
 
 def test_identical_windows_are_ok_on_every_statistic() -> None:
     sample = np.random.default_rng(1).lognormal(4.5, 0.6, 1_000)
-    result = compare_numeric("text_length", sample, sample.copy())
+    result = compare_numeric("text_length", sample, sample.copy(), **EQUAL_WIDTH)
     assert (result.psi, result.statistic, result.p_value) == (0.0, 0.0, 1.0)
     assert result.js_distance == 0.0
     assert (result.severity, result.flagged) == (Severity.OK, False)
@@ -331,7 +302,7 @@ def test_a_large_psi_on_a_small_sample_is_capped_at_warning() -> None:
     # 20 vs 20 rows does not confirm it (D = 0.3, p = 0.33).
     reference = [10.0] * 10 + [20.0] * 10
     current = [10.0] * 4 + [20.0] * 16
-    result = compare_numeric("text_length", reference, current)
+    result = compare_numeric("text_length", reference, current, **EQUAL_WIDTH)
     assert result.psi == pytest.approx(psi_from_counts([10, 10], [4, 16]))
     assert result.psi_severity is Severity.CRITICAL
     assert result.p_value == pytest.approx(ks_2samp(reference, current).pvalue)
@@ -342,13 +313,15 @@ def test_a_large_psi_on_a_small_sample_is_capped_at_warning() -> None:
 def test_the_same_shift_on_many_rows_is_confirmed() -> None:
     reference = [10.0] * 1_000 + [20.0] * 1_000
     current = [10.0] * 400 + [20.0] * 1_600
-    result = compare_numeric("text_length", reference, current)
+    result = compare_numeric("text_length", reference, current, **EQUAL_WIDTH)
     assert result.flagged
     assert result.severity is Severity.CRITICAL
 
 
 def test_compare_numeric_reports_shares_edges_and_means() -> None:
-    result = compare_numeric("word_count", [1, 2, 3, 4], [3, 4, 5, 6], bins=5)
+    result = compare_numeric(
+        "word_count", [1, 2, 3, 4], [3, 4, 5, 6], bins=5, binning="equal_width"
+    )
     assert result.edges == (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
     assert result.reference_share == (0.25, 0.25, 0.25, 0.25, 0.0)
     assert result.current_share == (0.0, 0.0, 0.25, 0.25, 0.5)
@@ -360,12 +333,12 @@ def test_value_counts_equal_their_expanded_sample() -> None:
     rng = np.random.default_rng(2)
     reference = np.rint(rng.gamma(2.0, 30.0, 5_000))
     current = np.rint(rng.gamma(2.2, 30.0, 3_000))
-    raw = compare_numeric("text_length", reference, current, binning="quantile")
+    raw = compare_numeric("text_length", reference, current, **QUANTILE)
     counted = compare_numeric(
         "text_length",
         ValueCounts.from_sample(reference),
         ValueCounts.from_sample(current),
-        binning="quantile",
+        **QUANTILE,
     )
     assert raw == counted
 
@@ -390,4 +363,4 @@ def test_value_counts_validate_their_input(
 @pytest.mark.parametrize("sample", [[], [1.0, float("nan")], [float("inf")]])
 def test_samples_must_be_non_empty_and_finite(sample: list[float]) -> None:
     with pytest.raises(ValueError, match="reference sample"):
-        compare_numeric("confidence", sample, [0.5])
+        compare_numeric("confidence", sample, [0.5], **EQUAL_WIDTH)

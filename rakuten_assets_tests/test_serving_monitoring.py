@@ -15,8 +15,10 @@ from sqlalchemy import select
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine, prediction_log
 from rakuten_assets.drift import alerts as drift_alerts
-from rakuten_assets.drift.report import compute_report, store_report
+from rakuten_assets.drift.report import compute_report
+from rakuten_assets.drift.storage import store_report
 from rakuten_assets_tests.test_drift_assets import log_predictions
+from rakuten_assets_tests.test_drift_report import parameters
 from rakuten_assets_tests.test_serving_support import (
     ADMIN_TOKEN,
     Registry,
@@ -38,10 +40,10 @@ def reg(tmp_path_factory: pytest.TempPathFactory, small_split: SplitCatalog) -> 
     # A quiet day, then a day whose 7-day window holds long texts.
     log_predictions(engine, DAY - timedelta(days=37), 30, 40, seed=1)
     log_predictions(engine, DAY - timedelta(days=7), 6, 40, seed=2)
-    quiet = compute_report(engine, DAY - timedelta(days=1), timezone="UTC")
+    quiet = compute_report(engine, DAY - timedelta(days=1), parameters(timezone="UTC"))
     store_report(engine, quiet)
     log_predictions(engine, DAY, 1, 400, seed=3, long_texts=True)
-    report_id = store_report(engine, compute_report(engine, DAY, timezone="UTC"))
+    report_id = store_report(engine, compute_report(engine, DAY, parameters(timezone="UTC")))
     drift_alerts.raise_alerts(engine, report_id, cooldown_days=3)
     return reg
 
@@ -96,6 +98,13 @@ def test_drift_reports_newest_first_with_signals(api: str) -> None:
     bad = httpx.get(f"{api}/api/drift-reports", params={"severity": "HUGE"}, headers=ADMIN)
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["query", "severity"]
+    schema = httpx.get(f"{api}/openapi.json").json()
+    assert schema["components"]["schemas"]["Severity"]["enum"] == [
+        "OK",
+        "WARNING",
+        "ALERT",
+        "CRITICAL",
+    ]
 
 
 def test_alert_lifecycle_through_the_api(api: str) -> None:

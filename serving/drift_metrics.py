@@ -17,20 +17,29 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from rakuten_assets.db import alerts, drift_reports
-from rakuten_assets.drift.alerts import ACTIVE, SEVERITIES, signal_results
+from rakuten_assets.drift.alerts import active_alert_count
+from rakuten_assets.drift.report import STATUS_OK, DriftReport
+from rakuten_assets.drift.storage import newest_report
 
 log = logging.getLogger("serving.drift_metrics")
 
 CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class _Latest:
+    """What one scrape shows: the newest report (None: there is none yet) and the alert count."""
+
+    report: DriftReport | None
+    open_alerts: int
 
 
 class DriftCollector(Collector):
@@ -40,7 +49,7 @@ class DriftCollector(Collector):
         self.engine = engine
         self.cache_seconds = cache_seconds
         self._lock = threading.Lock()
-        self._cached: tuple[float, dict[str, Any] | None] | None = None
+        self._cached: tuple[float, _Latest | None] | None = None
         self._failing = False
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
@@ -53,19 +62,12 @@ class DriftCollector(Collector):
         """The exposition text of the drift gauges alone (appended to the API's own metrics)."""
         return generate_latest(self.registry)
 
-    def _read(self) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(drift_reports).order_by(drift_reports.c.report_date.desc()).limit(1)
-            ).first()
-            open_alerts = conn.execute(
-                select(func.count()).select_from(alerts).where(alerts.c.status.in_(ACTIVE))
-            ).scalar_one()
-        if row is None:
-            return {"report": None, "open_alerts": int(open_alerts)}
-        return {"report": dict(row._mapping), "open_alerts": int(open_alerts)}
+    def _read(self) -> _Latest:
+        return _Latest(
+            report=newest_report(self.engine), open_alerts=active_alert_count(self.engine)
+        )
 
-    def _latest(self) -> dict[str, Any] | None:
+    def _latest(self) -> _Latest | None:
         """The newest report (None: the database did not answer)."""
         with self._lock:
             now = time.monotonic()
@@ -95,25 +97,25 @@ class DriftCollector(Collector):
         yield GaugeMetricFamily(
             "rakuten_drift_open_alerts",
             "Drift alerts that are open or acknowledged (not resolved).",
-            value=latest["open_alerts"],
+            value=latest.open_alerts,
         )
-        report = latest["report"]
+        report = latest.report
         if report is None:
             return
         yield GaugeMetricFamily(
             "rakuten_drift_severity",
             "Severity of the latest drift report: 0 OK, 1 WARNING, 2 ALERT, 3 CRITICAL.",
-            value=SEVERITIES.index(str(report["severity"])),
+            value=report.severity.rank,
         )
         yield GaugeMetricFamily(
             "rakuten_drift_report_date_seconds",
             "Report date (midnight UTC, Unix time) of the latest drift report.",
-            value=calendar.timegm(report["report_date"].timetuple()),
+            value=calendar.timegm(report.report_date.timetuple()),
         )
         sufficient = GaugeMetricFamily(
             "rakuten_drift_report_sufficient_data",
             "1 when the latest drift report had enough predictions in both windows.",
-            value=1 if report["status"] == "ok" else 0,
+            value=1 if report.status == STATUS_OK else 0,
         )
         yield sufficient
         psi = GaugeMetricFamily(
@@ -121,7 +123,6 @@ class DriftCollector(Collector):
             "Population stability index of each signal in the latest drift report.",
             labels=["signal"],
         )
-        for name, result in sorted(signal_results(report["signals"]).items()):
-            if result.get("psi") is not None:
-                psi.add_metric([name], float(result["psi"]))
+        for signal in sorted(report.signals, key=lambda s: s.name):
+            psi.add_metric([signal.name], signal.psi)
         yield psi

@@ -6,28 +6,36 @@ the product database (``drift_reports``, ``alerts``), so the API, the UI and the
 same thing the assets wrote.
 """
 
-from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import func, select
 
-from rakuten_assets.db import drift_reports
 from rakuten_assets.defs.partitions import next_partition_key
 from rakuten_assets.defs.resources import DatabaseResource, DriftMonitorResource
 from rakuten_assets.drift import alerts as drift_alerts
-from rakuten_assets.drift.report import compute_report, store_report
+from rakuten_assets.drift.report import compute_report
+from rakuten_assets.drift.stats import SignalResult
+from rakuten_assets.drift.storage import (
+    critical_reports_since,
+    report_summary,
+    store_report,
+)
 from rakuten_assets.settings import get_settings
 
-_settings = get_settings()
 
-#: One partition per day; the schedule built from it runs at 01:00 (`0 1 * * *`).
-daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=_settings.drift_start_date,
-    hour_offset=1,
-    timezone=_settings.pipeline_timezone,
-)
+@cache
+def daily_partitions() -> dg.DailyPartitionsDefinition:
+    """One partition per day from DRIFT_START_DATE; the schedule built from it runs at 01:00
+    (`0 1 * * *`). Built from the settings on first use (the assets below, when they are
+    defined), then the same object for everyone."""
+    settings = get_settings()
+    return dg.DailyPartitionsDefinition(
+        start_date=settings.drift_start_date, hour_offset=1, timezone=settings.pipeline_timezone
+    )
+
 
 DRIFT_JOB = "daily_drift_check"
 
@@ -40,25 +48,23 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def signals_markdown(signals: Mapping[str, Mapping[str, Any]]) -> str:
-    """The per-signal table of a report (results by signal name), for the Dagster UI."""
+def signals_markdown(signals: Sequence[SignalResult]) -> str:
+    """The per-signal table of a report, for the Dagster UI."""
     lines = [
         "| signal | severity | PSI | test | statistic | p-value | flagged | JS distance |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, result in signals.items():
+    for s in signals:
         lines.append(
-            f"| {name} | {result.get('severity')} | {_fmt(result.get('psi'))} "
-            f"| {result.get('test', '–')} | {_fmt(result.get('statistic'))} "
-            f"| {_fmt(result.get('p_value'))} | {result.get('flagged')} "
-            f"| {_fmt(result.get('js_distance'))} |"
+            f"| {s.name} | {s.severity} | {_fmt(s.psi)} | {s.test} | {_fmt(s.statistic)} "
+            f"| {_fmt(s.p_value)} | {s.flagged} | {_fmt(s.js_distance)} |"
         )
     return "\n".join(lines)
 
 
 @dg.asset(
     group_name="monitoring",
-    partitions_def=daily_partitions,
+    partitions_def=daily_partitions(),
     kinds={"sql", "scipy"},
     tags={"pipeline": "daily"},
 )
@@ -71,18 +77,8 @@ def drift_report(
     Below the minimum sample size the report is stored with status `insufficient_data`.
     """
     report_date = date.fromisoformat(context.partition_key)
-    report = compute_report(
-        database.engine,
-        report_date,
-        current_days=drift.current_days,
-        reference_days=drift.reference_days,
-        min_samples=drift.min_samples,
-        timezone=drift.timezone,
-        bins=drift.bins,
-        binning="quantile" if drift.binning == "quantile" else "equal_width",
-    )
+    report = compute_report(database.engine, report_date, drift.parameters)
     report_id = store_report(database.engine, report, dagster_run_id=context.run_id)
-    signals = drift_alerts.signal_results(report.signals_document())
     metadata: dict[str, Any] = {
         "report_id": report_id,
         "status": str(report.status),
@@ -95,11 +91,10 @@ def drift_report(
             f"{report.reference_start.isoformat()} – {report.reference_end.isoformat()}"
         ),
     }
-    if signals:
-        metadata["signals"] = dg.MetadataValue.md(signals_markdown(signals))
-        for name, result in signals.items():
-            if result.get("psi") is not None:
-                metadata[f"psi/{name}"] = dg.MetadataValue.float(float(result["psi"]))
+    if report.signals:
+        metadata["signals"] = dg.MetadataValue.md(signals_markdown(report.signals))
+        for signal in report.signals:
+            metadata[f"psi/{signal.name}"] = dg.MetadataValue.float(signal.psi)
     context.log.info(
         "drift report %s: %s, severity %s (driven by %s), %d current vs %d reference rows",
         report_date,
@@ -114,7 +109,7 @@ def drift_report(
 
 @dg.asset(
     group_name="monitoring",
-    partitions_def=daily_partitions,
+    partitions_def=daily_partitions(),
     deps=[drift_report],
     kinds={"sql"},
     tags={"pipeline": "daily"},
@@ -129,12 +124,13 @@ def drift_alert(
     the webhook when one is configured (a failing webhook is reported, never fatal).
     """
     report_date = date.fromisoformat(context.partition_key)
-    with database.engine.connect() as conn:
-        report = conn.execute(
-            select(drift_reports).where(drift_reports.c.report_date == report_date)
-        ).one()
+    report = report_summary(database.engine, report_date)
+    if report is None:
+        raise dg.Failure(
+            f"no drift report for {report_date}: materialize drift_report for that day first"
+        )
     outcome = drift_alerts.raise_alerts(
-        database.engine, int(report.id), cooldown_days=drift.cooldown_days
+        database.engine, report.id, cooldown_days=drift.cooldown_days
     )
     deliveries: list[str] = []
     if drift.webhook_url:
@@ -160,9 +156,9 @@ def drift_alert(
         )
     return dg.MaterializeResult(
         metadata={
-            "report_id": int(report.id),
+            "report_id": report.id,
             "severity": str(report.severity),
-            "recommended_action": drift_alerts.RECOMMENDED_ACTIONS[str(report.severity)],
+            "recommended_action": report.severity.recommended_action,
             "raised": dg.MetadataValue.int(len(outcome.raised)),
             "alert_ids": dg.MetadataValue.json([a["id"] for a in outcome.raised]),
             "suppressed_by_cooldown": dg.MetadataValue.json(outcome.suppressed),
@@ -186,20 +182,10 @@ def drift_retrain_sensor(
     its day, with late rows) is looked at again; the run key (one per report id) makes Dagster
     launch at most one run per report, however often it is seen."""
     since = datetime.fromisoformat(context.cursor) if context.cursor else None
-    query = (
-        select(drift_reports.c.id, drift_reports.c.report_date, drift_reports.c.driving_signal)
-        .where(drift_reports.c.severity == "CRITICAL")
-        .order_by(drift_reports.c.computed_at)
-    )
-    if since is not None:
-        query = query.where(drift_reports.c.computed_at > since)
-    with database.engine.connect() as conn:
-        critical = conn.execute(query).all()
-        newest = conn.execute(select(func.max(drift_reports.c.computed_at))).scalar()
-    if newest is not None:
-        # SQLite hands back naive datetimes; every computed_at is written in UTC.
-        newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
-        context.update_cursor(newest.isoformat())
+    found = critical_reports_since(database.engine, since)
+    if found.seen_until is not None:
+        context.update_cursor(found.seen_until.isoformat())
+    critical = found.reports
     if not critical:
         yield dg.SkipReason("no new CRITICAL drift report")
         return

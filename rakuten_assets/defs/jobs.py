@@ -37,7 +37,7 @@ weekly_ml_pipeline_schedule = dg.build_schedule_from_partitioned_job(
 daily_drift_check = dg.define_asset_job(
     name=DRIFT_JOB,
     selection=dg.AssetSelection.assets("drift_report", "drift_alert"),
-    partitions_def=daily_partitions,
+    partitions_def=daily_partitions(),
     description=(
         "Daily: compare the last 7 days of logged predictions with the 30 days before them, "
         "store the drift report, and raise alerts with the recommended action."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from rakuten_assets import registry
 from rakuten_assets.db import get_engine
+from rakuten_assets.drift.report import DriftParameters
 from rakuten_assets.settings import Settings
 
 
@@ -70,19 +71,39 @@ class ModelRegistryResource(dg.ConfigurableResource):
 
 
 class DriftMonitorResource(dg.ConfigurableResource):
-    """Windows, bins and thresholds of the daily drift check, and where its alerts go."""
+    """Windows, bins and thresholds of the daily drift check, and where its alerts go.
 
-    current_days: int = 7
-    reference_days: int = 30
-    min_samples: int = 100
-    bins: int = 10
-    binning: str = "equal_width"
-    timezone: str = "Europe/Paris"
-    cooldown_days: int = 3
-    auto_retrain: bool = False
-    webhook_url: str | None = None
-    webhook_attempts: int = 3
-    webhook_timeout_seconds: float = 5.0
+    No defaults of its own: :meth:`from_settings` fills every field from the settings.
+    """
+
+    current_days: int
+    reference_days: int
+    min_samples: int
+    bins: int
+    binning: str
+    timezone: str
+    cooldown_days: int
+    auto_retrain: bool
+    webhook_url: str | None
+    webhook_attempts: int
+    webhook_timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DriftMonitorResource:
+        return cls(
+            **asdict(DriftParameters.from_settings(settings)),
+            cooldown_days=settings.alert_cooldown_days,
+            auto_retrain=settings.drift_auto_retrain,
+            webhook_url=settings.alert_webhook_url,
+            webhook_attempts=settings.alert_webhook_attempts,
+            webhook_timeout_seconds=settings.alert_webhook_timeout_seconds,
+        )
+
+    @property
+    def parameters(self) -> DriftParameters:
+        """How the report is computed: this resource's fields of that name (a bad binning or
+        window fails here, with its name)."""
+        return DriftParameters(**{f.name: getattr(self, f.name) for f in fields(DriftParameters)})
 
 
 @dataclass
@@ -152,18 +173,6 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             experiment_name=settings.mlflow_experiment,
             artifact_root=str(settings.mlflow_artifact_root) if is_file_store else None,
         ),
-        "drift": DriftMonitorResource(
-            current_days=settings.drift_current_days,
-            reference_days=settings.drift_reference_days,
-            min_samples=settings.drift_min_samples,
-            bins=settings.drift_bins,
-            binning=settings.drift_binning,
-            timezone=settings.pipeline_timezone,
-            cooldown_days=settings.alert_cooldown_days,
-            auto_retrain=settings.drift_auto_retrain,
-            webhook_url=settings.alert_webhook_url,
-            webhook_attempts=settings.alert_webhook_attempts,
-            webhook_timeout_seconds=settings.alert_webhook_timeout_seconds,
-        ),
+        "drift": DriftMonitorResource.from_settings(settings),
         "io_manager": dg.FilesystemIOManager(base_dir=str(settings.data_dir / "dagster_storage")),
     }

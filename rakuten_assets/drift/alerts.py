@@ -18,29 +18,18 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, and_, func, insert, select, update
 
-from rakuten_assets.db import alert_actions, alerts, drift_reports
+from rakuten_assets.db import alert_actions, alerts
+from rakuten_assets.drift.severity import Severity
+from rakuten_assets.drift.storage import ReportSummary, report_summary_by_id
 
 log = logging.getLogger(__name__)
-
-#: Severities in increasing order (the names of DESIGN.md).
-SEVERITIES = ("OK", "WARNING", "ALERT", "CRITICAL")
-#: What an operator should do at each severity (DESIGN.md: WARNING monitor; ALERT investigate /
-#: consider retrain; CRITICAL retrain or rollback).
-RECOMMENDED_ACTIONS: Mapping[str, str] = {
-    "OK": "none",
-    "WARNING": "monitor",
-    "ALERT": "investigate; consider retraining",
-    "CRITICAL": "retrain or roll back",
-}
-#: Severities that raise an alert row.
-ALERTING = ("ALERT", "CRITICAL")
 
 
 class AlertStatus(StrEnum):
@@ -63,10 +52,6 @@ class ActionType(StrEnum):
 ACTIVE = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
 
 
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)
-
-
 class AlertNotFoundError(LookupError):
     """No alert with that id."""
 
@@ -84,25 +69,22 @@ class RaisedAlerts:
     suppressed: list[dict[str, Any]]
 
 
-def signal_results(document: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
-    """The per-signal results of a stored ``drift_reports.signals`` document, by signal name."""
-    return {str(s["name"]): s for s in (document or {}).get("signals", [])}
-
-
-def _findings(document: Mapping[str, Any] | None) -> list[tuple[str, Mapping[str, Any]]]:
+def _findings(report: ReportSummary) -> list[tuple[str, Severity, Mapping[str, Any]]]:
+    """The report's signals at ALERT or worse, the most severe first."""
     found = [
-        (name, result)
-        for name, result in signal_results(document).items()
-        if str(result.get("severity", "OK")) in ALERTING
+        (name, Severity(result.get("severity", Severity.OK)), result)
+        for name, result in report.signals.items()
     ]
-    return sorted(found, key=lambda item: -severity_rank(str(item[1]["severity"])))
+    alerting = [finding for finding in found if finding[1].raises_alert]
+    return sorted(alerting, key=lambda finding: -finding[1].rank)
 
 
-def _message(name: str, result: Mapping[str, Any], report_date: date) -> str:
+def _message(name: str, result: Mapping[str, Any], report: ReportSummary) -> str:
     psi = result.get("psi")
     p_value = result.get("p_value")
     test = result.get("test", "test")
-    parts = [f"{result['severity']} drift of {name} in the 7 days to {report_date.isoformat()}"]
+    window = f"the {report.current_days} days to {report.report_date.isoformat()}"
+    parts = [f"{result['severity']} drift of {name} in {window}"]
     if psi is not None:
         parts.append(f"PSI {psi:.3f}")
     if p_value is not None:
@@ -115,13 +97,14 @@ def raise_alerts(
 ) -> RaisedAlerts:
     """Alert rows for the ALERT/CRITICAL signals of a stored report (idempotent per report)."""
     now = now or datetime.now(UTC)
+    report = report_summary_by_id(engine, report_id)
+    if report is None:
+        raise LookupError(f"no drift report with id {report_id}: store the report first")
+    report_date = report.report_date
     raised: list[dict[str, Any]] = []
     suppressed: list[dict[str, Any]] = []
     with engine.begin() as conn:
-        report = conn.execute(select(drift_reports).where(drift_reports.c.id == report_id)).one()
-        report_date: date = report.report_date
-        for name, result in _findings(report.signals):
-            severity = str(result["severity"])
+        for name, severity, result in _findings(report):
             covering = conn.execute(
                 select(alerts)
                 .where(
@@ -135,13 +118,11 @@ def raise_alerts(
                 .order_by(alerts.c.report_date.desc(), alerts.c.id.desc())
             ).all()
             same_report = [row for row in covering if row.report_id == report_id]
-            stronger = [
-                row for row in covering if severity_rank(row.severity) >= severity_rank(severity)
-            ]
+            stronger = [row for row in covering if Severity(row.severity) >= severity]
             if same_report or stronger:
                 cover = (same_report or stronger)[0]
                 suppressed.append(
-                    {"signal": name, "severity": severity, "covered_by": int(cover.id)}
+                    {"signal": name, "severity": severity.value, "covered_by": int(cover.id)}
                 )
                 continue
             row = {
@@ -150,10 +131,10 @@ def raise_alerts(
                 "report_id": report_id,
                 "report_date": report_date,
                 "signal": name,
-                "severity": severity,
+                "severity": severity.value,
                 "status": AlertStatus.OPEN.value,
-                "message": _message(name, result, report_date),
-                "recommended_action": RECOMMENDED_ACTIONS[severity],
+                "message": _message(name, result, report),
+                "recommended_action": severity.recommended_action,
                 "psi": result.get("psi"),
                 "p_value": result.get("p_value"),
             }
@@ -248,9 +229,10 @@ def resolve_alerts(
 
 
 def list_alerts(
-    engine: Engine, *, status: str | None = None, limit: int = 100
+    engine: Engine, *, status: str | None = None, report_id: int | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Newest first, each with the number of actions taken on it."""
+    """Newest first (only those in ``status``, of ``report_id`` if given), each with the number
+    of actions taken on it."""
     counts = (
         select(alert_actions.c.alert_id, func.count().label("actions"))
         .group_by(alert_actions.c.alert_id)
@@ -264,8 +246,20 @@ def list_alerts(
     )
     if status is not None:
         query = query.where(alerts.c.status == status)
+    if report_id is not None:
+        query = query.where(alerts.c.report_id == report_id)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def active_alert_count(engine: Engine) -> int:
+    """How many alerts are open or acknowledged (not resolved)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(alerts).where(alerts.c.status.in_(ACTIVE))
+            ).scalar_one()
+        )
 
 
 def alert_history(engine: Engine, alert_id: int) -> list[dict[str, Any]]:
@@ -320,8 +314,8 @@ def deliver_webhook(
     url: str,
     payload: Mapping[str, Any],
     *,
-    attempts: int = 3,
-    timeout: float = 5.0,
+    attempts: int,
+    timeout: float,
     backoff_seconds: float = 0.5,
 ) -> Delivery:
     """POST ``payload`` to ``url``, retrying on errors and 5xx; never raises.

@@ -25,10 +25,8 @@ Numeric samples are raw arrays or :class:`ValueCounts` (distinct values and thei
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
 import numpy as np
@@ -36,63 +34,18 @@ import numpy.typing as npt
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, kstwo
 
+from rakuten_assets.drift.severity import Severity, severity_from_psi
+
 #: Floor of a bin's proportion in PSI, so that empty bins give a finite PSI.
 PSI_EPSILON = 1e-4
-#: PSI thresholds of DESIGN.md: OK < 0.1 <= WARNING < 0.2 <= ALERT < 0.3 <= CRITICAL.
-PSI_WARNING = 0.1
-PSI_ALERT = 0.2
-PSI_CRITICAL = 0.3
 #: KS and Chi² flag drift below this p-value.
 P_VALUE_THRESHOLD = 0.05
-DEFAULT_BINS = 10
 
 Binning = Literal["equal_width", "quantile"]
 BINNINGS: tuple[Binning, ...] = ("equal_width", "quantile")
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-class Severity(StrEnum):
-    """Drift severity, ordered OK < WARNING < ALERT < CRITICAL (not alphabetically)."""
-
-    OK = "OK"
-    WARNING = "WARNING"
-    ALERT = "ALERT"
-    CRITICAL = "CRITICAL"
-
-    @property
-    def rank(self) -> int:
-        return _RANKS[self]
-
-    # str already defines the comparisons (alphabetical), so all four are overridden here.
-    def __lt__(self, other: object) -> bool:
-        return self.rank < Severity(other).rank if isinstance(other, str) else NotImplemented
-
-    def __le__(self, other: object) -> bool:
-        return self.rank <= Severity(other).rank if isinstance(other, str) else NotImplemented
-
-    def __gt__(self, other: object) -> bool:
-        return self.rank > Severity(other).rank if isinstance(other, str) else NotImplemented
-
-    def __ge__(self, other: object) -> bool:
-        return self.rank >= Severity(other).rank if isinstance(other, str) else NotImplemented
-
-
-_RANKS = {severity: rank for rank, severity in enumerate(Severity)}
-
-
-def severity_from_psi(psi: float) -> Severity:
-    """The severity of a PSI value (thresholds of DESIGN.md, lower bound inclusive)."""
-    if math.isnan(psi):
-        raise ValueError("PSI is NaN: the proportions it was computed from are invalid")
-    if psi >= PSI_CRITICAL:
-        return Severity.CRITICAL
-    if psi >= PSI_ALERT:
-        return Severity.ALERT
-    if psi >= PSI_WARNING:
-        return Severity.WARNING
-    return Severity.OK
 
 
 # --- PSI ------------------------------------------------------------------------------------
@@ -194,8 +147,8 @@ def bin_edges(
     reference: Sample,
     current: Sample,
     *,
-    bins: int = DEFAULT_BINS,
-    binning: Binning = "equal_width",
+    bins: int,
+    binning: Binning,
 ) -> FloatArray:
     """The bin edges PSI and JS use for a numeric signal.
 
@@ -251,8 +204,8 @@ def binned(
     reference: Sample,
     current: Sample,
     *,
-    bins: int = DEFAULT_BINS,
-    binning: Binning = "equal_width",
+    bins: int,
+    binning: Binning,
 ) -> BinnedDistributions:
     """Bin both samples on the same edges (see :func:`bin_edges`)."""
     ref = as_value_counts(reference, "reference")
@@ -265,8 +218,8 @@ def psi(
     reference: Sample,
     current: Sample,
     *,
-    bins: int = DEFAULT_BINS,
-    binning: Binning = "equal_width",
+    bins: int,
+    binning: Binning,
     epsilon: float = PSI_EPSILON,
 ) -> float:
     """PSI of two samples of a numeric signal (a constant signal in both windows gives 0)."""
@@ -445,8 +398,8 @@ def compare_numeric(
     reference: Sample,
     current: Sample,
     *,
-    bins: int = DEFAULT_BINS,
-    binning: Binning = "equal_width",
+    bins: int,
+    binning: Binning,
 ) -> SignalResult:
     """PSI (on ``binning`` bins), KS and JS of a numeric signal's two samples."""
     ref = as_value_counts(reference, "reference")

@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
 
-from rakuten_assets.db import drift_reports
 from rakuten_assets.drift import alerts as drift_alerts
+from rakuten_assets.drift import storage as drift_storage
+from rakuten_assets.drift.report import DriftReport as StoredReport
+from rakuten_assets.drift.severity import Severity
 from serving.deps import AdminDep, StateDep
 
 router = APIRouter(prefix="/api", tags=["monitoring"], dependencies=[AdminDep])
@@ -25,8 +26,6 @@ _ALERT_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No alert with that id."},
     409: {"description": "The alert is not in a state that allows this (e.g. already resolved)."},
 }
-
-Severity = Literal["OK", "WARNING", "ALERT", "CRITICAL"]
 
 
 class SignalResult(BaseModel):
@@ -176,11 +175,9 @@ def _iso(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _report(row: dict[str, Any]) -> DriftReport:
-    data = dict(row)
-    for key in ("current_start", "current_end", "reference_start", "reference_end", "computed_at"):
-        data[key] = _iso(data[key])
-    data["signals"] = drift_alerts.signal_results(data["signals"])
+def _report(report: StoredReport) -> DriftReport:
+    data = drift_storage.report_to_dict(report)
+    data["signals"] = {s["name"]: s for s in data["signals"]}
     return DriftReport.model_validate(data)
 
 
@@ -202,22 +199,17 @@ async def list_drift_reports(
     limit: Annotated[int, Query(ge=1, le=365)] = 30,
     severity: Annotated[Severity | None, Query(description="Only reports of this severity")] = None,
 ) -> DriftReports:
-    def read() -> list[dict[str, Any]]:
-        query = select(drift_reports).order_by(drift_reports.c.report_date.desc()).limit(limit)
-        if severity is not None:
-            query = query.where(drift_reports.c.severity == severity)
-        with state.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
-
-    rows = await asyncio.to_thread(read)
-    return DriftReports(reports=[_report(r) for r in rows])
+    reports = await asyncio.to_thread(
+        drift_storage.latest_reports, state.engine, limit, severity=severity
+    )
+    return DriftReports(reports=[_report(r) for r in reports])
 
 
 @router.get("/alerts", summary="Drift alerts, newest first", response_model=Alerts, responses=_AUTH)
 async def list_alerts(
     state: StateDep,
     status_: Annotated[
-        Literal["open", "acknowledged", "resolved"] | None,
+        drift_alerts.AlertStatus | None,
         Query(alias="status", description="Only alerts in this state"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
