@@ -31,7 +31,7 @@ _ALERT_ERRORS: dict[int | str, dict[str, Any]] = {
 class SignalResult(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    severity: str
+    severity: Severity
     psi: float | None = None
     test: str | None = None
     statistic: float | None = None
@@ -75,7 +75,7 @@ class DriftReport(BaseModel):
     id: int
     report_date: date
     status: str
-    severity: str
+    severity: Severity
     driving_signal: str | None
     current_count: int
     reference_count: int
@@ -128,7 +128,7 @@ class Alert(BaseModel):
     report_id: int
     report_date: date
     signal: str
-    severity: str
+    severity: Severity
     status: str
     message: str
     recommended_action: str
