@@ -20,12 +20,12 @@ from typing import Any
 import dagster as dg
 import psycopg
 
+from rakuten_assets.calendar import WEEKLY_JOB, Calendar
 from rakuten_assets.data.catalog import read_holdout
 from rakuten_assets.data.loader import read_loaded
 from rakuten_assets.db import get_engine, upgrade_schema
 from rakuten_assets.defs import ingestion, training
 from rakuten_assets.defs.jobs import build_weekly_job
-from rakuten_assets.defs.partitions import partition_key_for
 from rakuten_assets.defs.resources import build_resources
 from rakuten_assets.settings import Settings
 from rakuten_assets.training.evaluation import score_model, split_train_validation
@@ -68,8 +68,10 @@ def run_backend(backend: str, rows: int, workdir: Path, min_f1: float) -> dict[s
                 run_config=quiet,
             )
             started = time.perf_counter()
-            result = defs.resolve_job_def("weekly_ml_pipeline").execute_in_process(
-                partition_key=partition_key_for(0), instance=instance, run_config=quiet
+            result = defs.resolve_job_def(WEEKLY_JOB).execute_in_process(
+                partition_key=Calendar.from_settings(settings).partition_key_for(0),
+                instance=instance,
+                run_config=quiet,
             )
             wall = time.perf_counter() - started
             stats = {

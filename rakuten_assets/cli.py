@@ -8,14 +8,21 @@ import shutil
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 import pandas as pd
-from sqlalchemy import select
 
+from rakuten_assets.calendar import (
+    DAILY_DRIFT_JOB,
+    MODEL_PROMOTION,
+    MODEL_QUALITY_CHECK,
+    WEEKLY_JOB,
+    Calendar,
+)
 from rakuten_assets.settings import PROJECT_ROOT, Settings, get_settings
 
 
@@ -59,10 +66,11 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from rakuten_assets.data.catalog import CatalogError
         from rakuten_assets.db import SchemaMissingError
+        from rakuten_assets.operations.actions import OperationError
 
         try:
             return super().invoke(ctx)
-        except (CatalogError, SchemaMissingError, LookupError) as exc:
+        except (CatalogError, SchemaMissingError, LookupError, OperationError) as exc:
             raise click.ClickException(str(exc)) from exc
 
 
@@ -132,14 +140,13 @@ def generate_dataset(csv_dir: Path | None) -> None:
 def load_data() -> None:
     """Load the next weekly slice (40 %, then +3 % a week) through the `product_slice` asset."""
     from rakuten_assets.data.loader import next_slice_index
-    from rakuten_assets.defs.partitions import partition_key_for
     from rakuten_assets.runner import materialize
 
     settings = _settings()
     _init(settings)
     _ensure_catalog(settings)
     index = next_slice_index(_engine(settings))
-    key = partition_key_for(index)
+    key = Calendar.from_settings(settings).partition_key_for(index)
     _say(f"loading slice {index} (partition {key})")
     materialize(_defs(), ["product_slice"], settings=settings, partition_key=key)
     _print_loads(settings, limit=1)
@@ -147,12 +154,11 @@ def load_data() -> None:
 
 def _latest_partition(settings: Settings) -> str:
     from rakuten_assets.data.loader import next_slice_index
-    from rakuten_assets.defs.partitions import partition_key_for
 
     index = next_slice_index(_engine(settings)) - 1
     if index < 0:
         raise click.ClickException("no data loaded yet: run `rakuten load-data` first")
-    return partition_key_for(index)
+    return Calendar.from_settings(settings).partition_key_for(index)
 
 
 @main.command("train-model")
@@ -164,7 +170,7 @@ def train_model(promote: bool) -> None:
     settings = _settings()
     _init(settings)
     key = _latest_partition(settings)
-    selection = [*TRAINING_ASSETS, *(["model_promotion"] if promote else [])]
+    selection = [*TRAINING_ASSETS, *([MODEL_PROMOTION] if promote else [])]
     _say(f"training on partition {key}: {', '.join(selection)}")
     result = materialize(_defs(), selection, settings=settings, partition_key=key)
     evaluation = result.output_for_node("model_evaluation")
@@ -196,20 +202,16 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def _print_loads(settings: Settings, limit: int = 10) -> None:
-    from rakuten_assets.data.loader import load_history
+    from rakuten_assets.operations import reports
 
-    history = load_history(_engine(settings)).head(limit).round({"duration_s": 2})
-    columns = ["partition_key", "slice_index", "target_pct", "rows_inserted", "rows_total"]
-    click.echo(_table(history[[*columns, "status", "duration_s"]]))
+    click.echo(_table(reports.load_history(_engine(settings), limit)))
 
 
 def _print_decisions(settings: Settings, limit: int = 10) -> None:
-    from rakuten_assets.registry import promotion_history
+    from rakuten_assets.operations import reports
 
-    history = promotion_history(_engine(settings), settings.registered_model_name).tail(limit)
-    columns = ["decided_at", "candidate_version", "production_version"]
-    scores = ["candidate_weighted_f1", "production_weighted_f1", "decision", "reason"]
-    click.echo(_table(history[[*columns, *scores]].round(4)))
+    engine = _engine(settings)
+    click.echo(_table(reports.promotion_history(engine, settings.registered_model_name, limit)))
 
 
 @main.command("status")
@@ -234,50 +236,14 @@ def status() -> None:
     _print_decisions(settings)
 
 
-def _scores(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values).map(lambda v: f"{v:.4f}" if pd.notna(v) else "-")
+def _weekly_summary(settings: Settings, keys: list[str]) -> pd.DataFrame:
+    from rakuten_assets.operations import reports
 
-
-def weekly_summary(settings: Settings, partition_keys: list[str]) -> pd.DataFrame:
-    """One row per week: % loaded, rows, candidate / Production F1, decision and reason."""
-    from rakuten_assets.db import data_loads, model_promotions
-
-    engine = _engine(settings)
-    with engine.connect() as conn:
-        loads = pd.read_sql(
-            select(data_loads.c.partition_key, data_loads.c.target_pct, data_loads.c.rows_total)
-            .where(data_loads.c.status == "completed")
-            .order_by(data_loads.c.completed_at),
-            conn,
-        ).drop_duplicates("partition_key", keep="last")
-        decisions = pd.read_sql(
-            select(model_promotions)
-            .where(model_promotions.c.partition_key.in_(partition_keys))
-            .order_by(model_promotions.c.id),
-            conn,
-        ).drop_duplicates("partition_key", keep="last")
-    table = pd.DataFrame({"week": partition_keys})
-    table = table.merge(loads, left_on="week", right_on="partition_key", how="left")
-    table = table.merge(decisions, on="partition_key", how="left")
-    return pd.DataFrame(
-        {
-            "week": table["week"],
-            "% loaded": pd.to_numeric(table["target_pct"]),
-            "rows": pd.to_numeric(table["rows_total"]).astype("Int64"),
-            "candidate": table["candidate_version"].map(
-                lambda v: f"v{int(v)}" if pd.notna(v) else "-"
-            ),
-            "candidate F1": _scores(table["candidate_weighted_f1"]),
-            "Production F1": _scores(table["production_weighted_f1"]),
-            "decision": table["decision"].fillna("-"),
-            "reason": table["reason"].fillna("-"),
-        }
-    )
+    return reports.weekly_summary(_engine(settings), settings.registered_model_name, keys)
 
 
 def _failed_only_on_quality_gate(result: Any) -> bool:
     """True when the run stopped because the blocking F1 check rejected the candidate."""
-    from rakuten_assets.defs.training import MODEL_QUALITY_CHECK
 
     def reason(event: Any) -> str:
         error = getattr(event.event_specific_data, "error", None)
@@ -344,7 +310,6 @@ def _demo_drift(settings: Settings) -> None:
 def demo(weeks: int, drift: bool) -> None:
     """Run `weekly_ml_pipeline` for the first weeks through Dagster, then simulate 37 days of
     traffic drifting in the last week and run `daily_drift_check`; print what happened."""
-    from rakuten_assets.defs.partitions import partition_key_for
     from rakuten_assets.runner import run_job
 
     settings = _settings()
@@ -353,8 +318,9 @@ def demo(weeks: int, drift: bool) -> None:
     _init(settings)
     _ensure_catalog(settings)
     defs = _defs()
-    keys = [partition_key_for(i) for i in range(weeks)]
-    done = set(weekly_summary(settings, keys).query("decision != '-'")["week"])
+    calendar = Calendar.from_settings(settings)
+    keys = [calendar.partition_key_for(i) for i in range(weeks)]
+    done = set(_weekly_summary(settings, keys).query("decision != '-'")["week"])
     for number, key in enumerate(keys, start=1):
         if key in done:
             _say(f"week {number}/{weeks} ({key}): already decided, skipped")
@@ -362,7 +328,7 @@ def demo(weeks: int, drift: bool) -> None:
         _say(f"week {number}/{weeks} ({key}): load slice -> train -> evaluate -> promote")
         t0 = time.perf_counter()
         result = run_job(
-            defs, "weekly_ml_pipeline", key, settings=settings, log_level="CRITICAL", progress=_say
+            defs, WEEKLY_JOB, key, settings=settings, log_level="CRITICAL", progress=_say
         )
         outcome = "succeeded" if result.success else "FAILED"
         _say(
@@ -371,9 +337,9 @@ def demo(weeks: int, drift: bool) -> None:
         if not result.success and not _failed_only_on_quality_gate(result):
             failure = next((e for e in result.all_events if e.is_failure), None)
             message = failure.message if failure else "see the Dagster UI"
-            raise click.ClickException(f"weekly_ml_pipeline failed for {key}: {message}")
+            raise click.ClickException(f"{WEEKLY_JOB} failed for {key}: {message}")
     click.echo()
-    click.echo(_table(weekly_summary(settings, keys)))
+    click.echo(_table(_weekly_summary(settings, keys)))
     if drift:
         _demo_drift(settings)
     click.echo(f"\nDone in {time.perf_counter() - started:.0f} s. Look around:")
@@ -421,20 +387,111 @@ def mlflow_ui(port: int) -> None:
     os.execvp(mlflow, command)
 
 
+def _platform(settings: Settings) -> Any:
+    from rakuten_assets.db import require_schema
+    from rakuten_assets.operations.actions import Platform
+
+    engine = _engine(settings)
+    require_schema(engine)
+    return Platform.from_settings(settings, engine)
+
+
+def _request(actor: str, reason: str, alert_id: int | None = None) -> Any:
+    from rakuten_assets.operations.audit import Door, Request
+
+    return Request(actor=actor, reason=reason, door=Door.CLI, alert_id=alert_id)
+
+
+_ACTOR = click.option(
+    "--actor", default=lambda: os.environ.get("USER", "operator"), show_default="$USER"
+)
+
+
+def _operator_options(reason: str) -> Any:
+    """--actor and --reason, recorded with the action (as the API's body fields)."""
+
+    def decorate(command: Any) -> Any:
+        return _ACTOR(click.option("--reason", default=reason, show_default=True)(command))
+
+    return decorate
+
+
+_ALERT_ID = click.option(
+    "--alert-id", type=click.IntRange(1), help="The drift alert this action answers."
+)
+_EXPECTED_VERSION = click.option(
+    "--expected-version",
+    type=click.IntRange(1),
+    help="Act only if Production is still this version (refused otherwise).",
+)
+
+
 @main.command("trigger-pipeline")
 @click.option("--partition", help="Weekly partition key (default: the next week to load).")
-def trigger_pipeline(partition: str | None) -> None:
-    """Launch `weekly_ml_pipeline` on the running Dagster webserver (DAGSTER_URL)."""
-    from rakuten_assets.defs.partitions import next_partition_key
-    from rakuten_assets.launcher import DagsterUnavailableError, launch_weekly_run
+@_operator_options("retrain requested from the CLI")
+@_ALERT_ID
+def trigger_pipeline(partition: str | None, actor: str, reason: str, alert_id: int | None) -> None:
+    """Launch `weekly_ml_pipeline` on the running Dagster webserver (DAGSTER_URL); refused while
+    a weekly run is queued or running (the same checks and audit row as the API's retrain)."""
+    from rakuten_assets.operations import actions
 
     settings = _settings()
-    key = partition or next_partition_key(_engine(settings))
-    try:
-        run_id = launch_weekly_run(settings.dagster_url, key, launched_by="rakuten-cli")
-    except DagsterUnavailableError as exc:
-        raise click.ClickException(str(exc)) from exc
-    _say(f"launched run {run_id} for partition {key}: {settings.dagster_url}/runs/{run_id}")
+    launched = actions.trigger_retrain(
+        _platform(settings), _request(actor, reason, alert_id), partition
+    )
+    _say(
+        f"launched run {launched.run_id} for partition {launched.partition_key}: {launched.run_url}"
+    )
+
+
+@main.command("rollback")
+@_operator_options("rollback requested from the CLI")
+@_ALERT_ID
+@_EXPECTED_VERSION
+def rollback(actor: str, reason: str, alert_id: int | None, expected_version: int | None) -> None:
+    """Move Production back to the previous Production version of the promotion history."""
+    from rakuten_assets.operations import actions
+
+    moved = actions.rollback(
+        _platform(_settings()), _request(actor, reason, alert_id), expected_version
+    )
+    _say(f"Production rolled back from v{moved.previous_version} to v{moved.target_version}")
+
+
+@main.command("roll-forward")
+@_operator_options("roll-forward requested from the CLI")
+@_EXPECTED_VERSION
+def roll_forward(actor: str, reason: str, expected_version: int | None) -> None:
+    """Undo the last rollback: Production goes back to the version it was rolled back from."""
+    from rakuten_assets.operations import actions
+
+    moved = actions.roll_forward(_platform(_settings()), _request(actor, reason), expected_version)
+    _say(f"Production rolled forward from v{moved.previous_version} to v{moved.target_version}")
+
+
+@main.command("rerun-gate")
+@click.argument("version", type=click.IntRange(1))
+@_operator_options("promotion gate re-run from the CLI")
+def rerun_gate(version: int, actor: str, reason: str) -> None:
+    """Score VERSION and Production on the golden holdout again and apply the promotion gate."""
+    from rakuten_assets.operations import actions
+
+    result = actions.rerun_gate(_platform(_settings()), _request(actor, reason), version)
+    _say(f"v{version}: {'promoted' if result.promoted else 'rejected'}: {result.reason}")
+
+
+@main.command("action-history")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+def action_history(limit: int) -> None:
+    """Operator actions (retrain, rollback, ...) from the API and the CLI, newest first."""
+    from dataclasses import asdict
+
+    from rakuten_assets.db import require_schema
+    from rakuten_assets.operations.audit import action_history as history
+
+    engine = _engine(_settings())
+    require_schema(engine)
+    click.echo(_table(pd.DataFrame([asdict(a) for a in history(engine, limit)])))
 
 
 @main.command("serve")
@@ -601,14 +658,11 @@ def simulate_traffic_command(
 def _last_report_date() -> date:
     """The newest day with a `daily_drift_check` partition: the day before today, from 01:00
     (the schedule's hour) on; before 01:00, the day before that."""
-    from rakuten_assets.defs.drift import daily_partitions
-
-    partitions = daily_partitions()
-    key = partitions.get_last_partition_key()
+    calendar = Calendar.from_settings(_settings())
+    key = calendar.last_daily_partition_key()
     if key is None:
         raise click.ClickException(
-            f"no daily drift partition yet: DRIFT_START_DATE ({partitions.start.date()}) "
-            "has not ended"
+            f"no daily drift partition yet: DRIFT_START_DATE ({calendar.drift_start}) has not ended"
         )
     return date.fromisoformat(key)
 
@@ -637,14 +691,14 @@ def run_drift_checks(settings: Settings, dates: list[str]) -> pd.DataFrame:
     engine = _engine(settings)
     rows = []
     for key in dates:
-        result = run_job(defs, "daily_drift_check", key, settings=settings, log_level="CRITICAL")
+        result = run_job(defs, DAILY_DRIFT_JOB, key, settings=settings, log_level="CRITICAL")
         if not result.success:
             failure = next((e for e in result.all_events if e.is_failure), None)
             message = failure.message if failure else "see the Dagster UI"
-            raise click.ClickException(f"daily_drift_check failed for {key}: {message}")
+            raise click.ClickException(f"{DAILY_DRIFT_JOB} failed for {key}: {message}")
         report = report_summary(engine, date.fromisoformat(key))
         if report is None:
-            raise click.ClickException(f"daily_drift_check for {key} stored no drift report")
+            raise click.ClickException(f"{DAILY_DRIFT_JOB} for {key} stored no drift report")
         raised = list_alerts(engine, status=AlertStatus.OPEN, report_id=report.id)
         rows.append(
             {
@@ -698,7 +752,7 @@ def trigger_drift_check(date_: Any) -> None:
     settings = _settings()
     (key,) = _report_dates(date_, 1)
     try:
-        run_id = launch_run(settings.dagster_url, "daily_drift_check", key)
+        run_id = launch_run(settings.dagster_url, DAILY_DRIFT_JOB, key)
     except DagsterUnavailableError as exc:
         raise click.ClickException(str(exc)) from exc
     _say(f"launched run {run_id} for {key}: {settings.dagster_url}/runs/{run_id}")
@@ -750,18 +804,43 @@ def view_alerts(status_: str | None, limit: int) -> None:
     click.echo(_table(frame[columns] if not frame.empty else frame))
 
 
+def _alert_action(
+    action: Callable[..., dict[str, Any]], alert_id: int, actor: str, note: str
+) -> None:
+    alert = action(_platform(_settings()).engine, alert_id, actor, note)
+    _say(f"alert {alert_id} is {alert['status']}")
+
+
+@main.command("acknowledge-alert")
+@click.argument("alert_id", type=click.IntRange(1))
+@_ACTOR
+@click.option("--note", default="", help="What you saw or will do.")
+def acknowledge_alert(alert_id: int, actor: str, note: str) -> None:
+    """Acknowledge an open alert (recorded with who and why)."""
+    from rakuten_assets.operations.actions import acknowledge_alert
+
+    _alert_action(acknowledge_alert, alert_id, actor, note)
+
+
+@main.command("resolve-alert")
+@click.argument("alert_id", type=click.IntRange(1))
+@_ACTOR
+@click.option("--note", default="", help="Why it is over.")
+def resolve_alert(alert_id: int, actor: str, note: str) -> None:
+    """Resolve one open or acknowledged alert (recorded with who and why)."""
+    from rakuten_assets.operations.actions import resolve_alert
+
+    _alert_action(resolve_alert, alert_id, actor, note)
+
+
 @main.command("clear-alerts")
-@click.option("--actor", default=lambda: os.environ.get("USER", "operator"), show_default="$USER")
+@_ACTOR
 @click.option("--note", default="cleared from the CLI", show_default=True)
 def clear_alerts(actor: str, note: str) -> None:
     """Resolve every open or acknowledged alert (recorded with who and why)."""
-    from rakuten_assets.db import require_schema
-    from rakuten_assets.drift.alerts import resolve_alerts
+    from rakuten_assets.operations import actions
 
-    settings = _settings()
-    engine = _engine(settings)
-    require_schema(engine)
-    resolved = resolve_alerts(engine, actor, note=note)
+    resolved = actions.resolve_all_alerts(_platform(_settings()).engine, actor, note=note)
     _say(f"resolved {len(resolved)} alert(s)" + (f": {resolved}" if resolved else ""))
 
 

@@ -164,7 +164,8 @@ prediction_log_rollups = Table(
     Column("duration_s", Float, nullable=False),
 )
 
-#: Operator actions taken through the API's control endpoints (retrain, rollback).
+#: Operator actions (retrain, rollback, roll-forward, re-gate) from the API or the CLI, with
+#: their outcome, refusals included (written by `rakuten_assets.operations`).
 api_actions = Table(
     "api_actions",
     metadata,
@@ -181,6 +182,8 @@ api_actions = Table(
     Column("detail", Text),
     #: The drift alert this action answers, when it answers one.
     Column("alert_id", Integer, ForeignKey("alerts.id")),
+    #: Where the action came from: "api" or "cli".
+    Column("door", String(16), nullable=False, server_default="api"),
     Index(None, "requested_at"),
 )
 

@@ -1,7 +1,7 @@
 """Launch `weekly_ml_pipeline` on a running Dagster webserver (its GraphQL API).
 
-Shared by `rakuten trigger-pipeline` and the API's `POST /api/trigger-retrain`, so an operator
-gets the same run, tags and errors whichever door they use.
+Called by the retrain operation (`rakuten trigger-pipeline`, `POST /api/trigger-retrain`) and
+`rakuten trigger-drift-check`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from urllib.parse import urlparse
 
 import httpx
 
-WEEKLY_JOB = "weekly_ml_pipeline"
+from rakuten_assets.calendar import WEEKLY_JOB
+
 #: Run statuses that mean "a run of the job is still going" (it would race with a new one).
 ACTIVE_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 

@@ -1,4 +1,5 @@
-"""MLflow tracking and the `rakuten_classifier` registry: logging, promotion, rollback.
+"""MLflow tracking and the `rakuten_classifier` registry: logging, the promotion gate, rollback
+and roll-forward.
 
 Production is the version the alias ``production`` points at. Every version also carries its
 stage as the version tag ``stage`` (Production, Staging, Archived, None), and every decision is
@@ -12,7 +13,7 @@ import hashlib
 import json
 import logging
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from rakuten_assets.db import model_promotions
 from rakuten_assets.settings import PROJECT_ROOT
-from rakuten_assets.training.evaluation import Scores
+from rakuten_assets.training.evaluation import Scores, score_model
 from rakuten_assets.training.model import INPUT_COLUMNS
 
 PRODUCTION_ALIAS = "production"
@@ -229,6 +230,125 @@ def decide(candidate_f1: float, production_f1: float | None, threshold: float) -
     )
 
 
+@dataclass(frozen=True)
+class HoldoutScores:
+    """A candidate and the current Production scored on the same golden holdout."""
+
+    candidate_version: int
+    production_version: int | None
+    candidate: Scores
+    production: Scores | None
+
+
+def score_against_production(
+    client: MlflowClient, model_name: str, version: int, holdout: pd.DataFrame
+) -> HoldoutScores:
+    """Score ``version`` and the current Production (unless it is ``version``) on ``holdout``."""
+    candidate = score_model(load_model(model_name, version), holdout)
+    current = production_version(client, model_name)
+    production: Scores | None = None
+    if current is not None and int(current.version) != version:
+        production = score_model(load_model(model_name, int(current.version)), holdout)
+    return HoldoutScores(
+        candidate_version=version,
+        production_version=int(current.version) if current is not None else None,
+        candidate=candidate,
+        production=production,
+    )
+
+
+@dataclass(frozen=True)
+class GateEvidence:
+    """What the promotion gate decides on: both versions scored on the same golden holdout."""
+
+    candidate_version: int
+    production_version: int | None
+    candidate_weighted_f1: float
+    production_weighted_f1: float | None
+    holdout_hash: str | None = None
+    mlflow_run_id: str | None = None
+
+    @classmethod
+    def from_evaluation(cls, evaluation: Mapping[str, Any]) -> GateEvidence:
+        """From the value of the `model_evaluation` asset."""
+        production = evaluation.get("production") or {}
+        return cls(
+            candidate_version=int(evaluation["candidate_version"]),
+            production_version=evaluation["production_version"],
+            candidate_weighted_f1=float(evaluation["candidate"]["weighted_f1"]),
+            production_weighted_f1=production.get("weighted_f1"),
+            holdout_hash=evaluation.get("holdout_hash"),
+            mlflow_run_id=evaluation.get("run_id"),
+        )
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """One run of the promotion gate: its threshold, who runs it, and for which week / run."""
+
+    threshold: float
+    actor: str
+    partition_key: str | None = None
+    dagster_run_id: str | None = None
+
+
+def _decision_row(
+    model_name: str, evidence: GateEvidence, gate: GateRun, decision: str, reason: str
+) -> dict[str, Any]:
+    return {
+        "model_name": model_name,
+        "candidate_version": evidence.candidate_version,
+        "production_version": evidence.production_version,
+        "candidate_weighted_f1": evidence.candidate_weighted_f1,
+        "production_weighted_f1": evidence.production_weighted_f1,
+        "threshold": gate.threshold,
+        "decision": decision,
+        "reason": reason,
+        "partition_key": gate.partition_key,
+        "holdout_hash": evidence.holdout_hash,
+        "dagster_run_id": gate.dagster_run_id,
+        "mlflow_run_id": evidence.mlflow_run_id,
+        "actor": gate.actor,
+    }
+
+
+def record_rejection(
+    client: MlflowClient,
+    engine: Engine,
+    model_name: str,
+    evidence: GateEvidence,
+    gate: GateRun,
+    reason: str,
+) -> int:
+    """Tag the candidate with the reason and write the `rejected` decision row; returns its id."""
+    reject(client, model_name, evidence.candidate_version, reason)
+    return record_decision(engine, **_decision_row(model_name, evidence, gate, "rejected", reason))
+
+
+def apply_gate(
+    client: MlflowClient, engine: Engine, model_name: str, evidence: GateEvidence, gate: GateRun
+) -> Decision:
+    """Decide on ``evidence``; promote (alias, stage tags, `promoted` row) or reject the candidate.
+
+    The version is tagged with the reason either way.
+    """
+    version = evidence.candidate_version
+    decision = decide(
+        evidence.candidate_weighted_f1, evidence.production_weighted_f1, gate.threshold
+    )
+    if decision.promote:
+        row = _decision_row(model_name, evidence, gate, "promoted", decision.reason)
+        # Under the promotion lock: a rollback at the same moment waits for this promotion (and
+        # then rolls it back), instead of both reading the same history.
+        with promotion_lock(engine, model_name) as conn:
+            set_production(client, model_name, version)
+            record_decision(conn, **row)
+    else:
+        record_rejection(client, engine, model_name, evidence, gate, decision.reason)
+    client.set_model_version_tag(model_name, str(version), "promotion_reason", decision.reason)
+    return decision
+
+
 def set_production(client: MlflowClient, model_name: str, version: int) -> int | None:
     """Move the alias to ``version``; the previous Production becomes Archived. Returns it."""
     previous = production_version(client, model_name)
@@ -269,8 +389,18 @@ def promotion_history(engine: Engine, model_name: str) -> pd.DataFrame:
         return pd.read_sql(query, conn)
 
 
-def _production_stack(conn: Connection, model_name: str) -> list[int]:
+@dataclass(frozen=True)
+class Lineage:
+    """Production versions so far (the last one serves) and those a rollback stepped back from
+    (the last one is where a roll-forward returns); a new promotion forgets the latter."""
+
+    production: tuple[int, ...]
+    rolled_back: tuple[int, ...]
+
+
+def _lineage(conn: Connection, model_name: str) -> Lineage:
     stack: list[int] = []
+    undone: list[int] = []
     rows = conn.execute(
         select(model_promotions.c.decision, model_promotions.c.candidate_version)
         .where(model_promotions.c.model_name == model_name)
@@ -279,15 +409,18 @@ def _production_stack(conn: Connection, model_name: str) -> list[int]:
     for decision, version in rows:
         if decision == "promoted":
             stack.append(int(version))
+            undone.clear()
         elif decision == "rolled_back" and stack:
-            stack.pop()
-    return stack
+            undone.append(stack.pop())
+        elif decision == "rolled_forward" and undone:
+            stack.append(undone.pop())
+    return Lineage(tuple(stack), tuple(undone))
 
 
 def production_lineage(engine: Engine, model_name: str) -> list[int]:
     """The stack of Production versions: promotions push, rollbacks pop back to the one before."""
     with engine.connect() as conn:
-        return _production_stack(conn, model_name)
+        return list(_lineage(conn, model_name).production)
 
 
 def rollback_target(engine: Engine, model_name: str) -> int | None:
@@ -296,16 +429,25 @@ def rollback_target(engine: Engine, model_name: str) -> int | None:
     return stack[-2] if len(stack) >= 2 else None
 
 
-class ProductionChangedError(RuntimeError):
-    """Production is no longer the version the caller based its rollback on."""
+def roll_forward_target(engine: Engine, model_name: str) -> int | None:
+    """The version the last rollback stepped back from, until a new promotion replaces it."""
+    with engine.connect() as conn:
+        undone = _lineage(conn, model_name).rolled_back
+    return undone[-1] if undone else None
 
-    def __init__(self, model_name: str, expected: int, actual: int | None) -> None:
+
+class ProductionChangedError(RuntimeError):
+    """Production is no longer the version the caller based its rollback (roll-forward) on."""
+
+    def __init__(
+        self, model_name: str, expected: int, actual: int | None, action: str = "rollback"
+    ) -> None:
         self.expected, self.actual = expected, actual
         now = f"v{actual}" if actual is not None else "no version"
         super().__init__(
-            f"{model_name} Production is {now}, not v{expected} as the rollback request expected "
-            "(someone else promoted or rolled back meanwhile); check the current version and "
-            "retry if a rollback is still wanted"
+            f"{model_name} Production is {now}, not v{expected} as the {action} request expected "
+            f"(someone else promoted or rolled back meanwhile); check the current version and "
+            f"retry if a {action} is still wanted"
         )
 
 
@@ -348,6 +490,56 @@ def promotion_lock(engine: Engine, model_name: str) -> Iterator[Connection]:
         conn.exec_driver_sql("COMMIT")
 
 
+@dataclass(frozen=True)
+class ProductionMove:
+    """A rollback or roll-forward: Production went from ``previous_version`` to ``target_version``."""
+
+    previous_version: int | None
+    target_version: int
+
+
+def _move_production(
+    client: MlflowClient,
+    engine: Engine,
+    model_name: str,
+    forward: bool,
+    actor: str,
+    reason: str,
+    expected_version: int | None,
+) -> ProductionMove:
+    action = "roll-forward" if forward else "rollback"
+    with promotion_lock(engine, model_name) as conn:
+        lineage = _lineage(conn, model_name)
+        if forward and not lineage.rolled_back:
+            raise LookupError(
+                f"no roll-forward target for {model_name}: no rollback since the last promotion"
+            )
+        if not forward and len(lineage.production) < 2:
+            raise LookupError(
+                f"no rollback target for {model_name}: the promotion history has fewer than two "
+                "Production versions"
+            )
+        target = lineage.rolled_back[-1] if forward else lineage.production[-2]
+        current = production_version(client, model_name)
+        current_version = int(current.version) if current is not None else None
+        if expected_version is not None and current_version != expected_version:
+            raise ProductionChangedError(model_name, expected_version, current_version, action)
+        # The row first: if MLflow fails below, the transaction takes the row back with it.
+        conn.execute(
+            insert(model_promotions).values(
+                decided_at=datetime.now(UTC),
+                model_name=model_name,
+                candidate_version=target,
+                production_version=current_version,
+                decision="rolled_forward" if forward else "rolled_back",
+                reason=reason,
+                actor=actor,
+            )
+        )
+        set_production(client, model_name, target)
+    return ProductionMove(previous_version=current_version, target_version=target)
+
+
 def rollback(
     client: MlflowClient,
     engine: Engine,
@@ -356,37 +548,29 @@ def rollback(
     actor: str,
     reason: str,
     expected_version: int | None = None,
-) -> int:
-    """Move Production back to the previous Production version; returns that version.
+) -> ProductionMove:
+    """Move Production back to the previous Production version.
 
     Serialised by :func:`promotion_lock`, so concurrent rollbacks behave as if run one after
     the other (v3 -> v2, then v2 -> v1). With ``expected_version``, refuse
     (:class:`ProductionChangedError`) unless Production is still that version: a caller that
     saw v3 misbehave must not roll back v2 by accident.
     """
-    with promotion_lock(engine, model_name) as conn:
-        stack = _production_stack(conn, model_name)
-        if len(stack) < 2:
-            raise LookupError(
-                f"no rollback target for {model_name}: the promotion history has fewer than two "
-                "Production versions"
-            )
-        target = stack[-2]
-        current = production_version(client, model_name)
-        current_version = int(current.version) if current is not None else None
-        if expected_version is not None and current_version != expected_version:
-            raise ProductionChangedError(model_name, expected_version, current_version)
-        # The row first: if MLflow fails below, the transaction takes the row back with it.
-        conn.execute(
-            insert(model_promotions).values(
-                decided_at=datetime.now(UTC),
-                model_name=model_name,
-                candidate_version=target,
-                production_version=current_version,
-                decision="rolled_back",
-                reason=reason,
-                actor=actor,
-            )
-        )
-        set_production(client, model_name, target)
-    return target
+    return _move_production(client, engine, model_name, False, actor, reason, expected_version)
+
+
+def roll_forward(
+    client: MlflowClient,
+    engine: Engine,
+    model_name: str,
+    *,
+    actor: str,
+    reason: str,
+    expected_version: int | None = None,
+) -> ProductionMove:
+    """Undo the last rollback (after v3 -> v2 -> v1: v1 -> v2, then v2 -> v3).
+
+    The same lock and ``expected_version`` semantics as :func:`rollback`; refused
+    (:class:`LookupError`) when no rollback happened since the last promotion.
+    """
+    return _move_production(client, engine, model_name, True, actor, reason, expected_version)

@@ -10,15 +10,18 @@ import pytest
 from sqlalchemy import func, select
 
 from rakuten_assets import registry
+from rakuten_assets.calendar import MODEL_QUALITY_CHECK, Calendar
 from rakuten_assets.db import data_loads, get_engine, model_promotions, products, upgrade_schema
 from rakuten_assets.defs import ingestion, training
 from rakuten_assets.defs.jobs import build_weekly_job
-from rakuten_assets.defs.partitions import partition_key_for
 from rakuten_assets.defs.resources import build_resources
-from rakuten_assets.defs.training import MODEL_QUALITY_CHECK
 from rakuten_assets.settings import Settings
 
 ASSETS = dg.load_assets_from_modules([ingestion, training])
+
+
+def partition_key_for(week: int) -> str:
+    return Calendar.from_settings().partition_key_for(week)
 
 
 def _settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:

@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 
 from rakuten_assets.definitions import defs
-from rakuten_assets.defs.partitions import partition_key_for, slice_index
 from rakuten_assets.processes import free_port, run_command, running
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,12 +46,6 @@ def test_every_asset_has_a_group_kinds_and_a_description() -> None:
         assert node.kinds, key
         assert node.description, key
         assert len(node.description) > 40, key
-
-
-def test_partition_keys_map_to_slices() -> None:
-    assert slice_index(partition_key_for(0)) == 0
-    assert slice_index(partition_key_for(20)) == 20
-    assert partition_key_for(1) == "2026-01-12"
 
 
 def _as_a_new_user(tmp_path: Path) -> dict[str, str]:

@@ -134,10 +134,10 @@ def test_alias_and_stage_tags_follow_promotions_and_rollback(
     assert int(current.version) == v2
     assert (stage(v1), stage(v2)) == ("Archived", "Production")
 
-    target = registry.rollback(
+    moved = registry.rollback(
         mlflow_store, engine, "rakuten_classifier", actor="alice", reason="drift"
     )
-    assert target == v1
+    assert (moved.previous_version, moved.target_version) == (v2, v1)
     current = registry.production_version(mlflow_store, "rakuten_classifier")
     assert current is not None
     assert int(current.version) == v1
@@ -165,3 +165,68 @@ def test_rejected_candidate_keeps_its_reason(mlflow_store: MlflowClient, small_s
     mv = mlflow_store.get_model_version("rakuten_classifier", str(version))
     assert mv.tags[registry.STAGE_TAG] == "None"
     assert mv.tags["rejection_reason"] == "weighted F1 0.70 is below"
+
+
+def test_roll_forward_target_undoes_rollbacks_until_a_new_promotion(engine: Engine) -> None:
+    for version in (1, 2, 3):
+        _decide(engine, version, "promoted")
+    assert registry.roll_forward_target(engine, "m") is None
+    _decide(engine, 2, "rolled_back", 3)
+    _decide(engine, 1, "rolled_back", 2)
+    assert registry.production_lineage(engine, "m") == [1]
+    assert registry.roll_forward_target(engine, "m") == 2
+    _decide(engine, 2, "rolled_forward", 1)
+    assert registry.production_lineage(engine, "m") == [1, 2]
+    assert registry.roll_forward_target(engine, "m") == 3
+    assert registry.rollback_target(engine, "m") == 1
+    _decide(engine, 4, "rejected", 2)
+    # A rejected candidate changes nothing; a promotion makes the undone versions history.
+    assert registry.roll_forward_target(engine, "m") == 3
+    _decide(engine, 5, "promoted", 2)
+    assert registry.roll_forward_target(engine, "m") is None
+    assert registry.production_lineage(engine, "m") == [1, 2, 5]
+
+
+def _evidence(version: int, f1: float, production: int | None, production_f1: float | None):  # type: ignore[no-untyped-def]
+    return registry.GateEvidence(
+        candidate_version=version,
+        production_version=production,
+        candidate_weighted_f1=f1,
+        production_weighted_f1=production_f1,
+        holdout_hash="hash",
+        mlflow_run_id=None,
+    )
+
+
+def test_apply_gate_promotes_or_rejects_with_a_row_and_tags(
+    mlflow_store: MlflowClient,
+    engine: Engine,
+    small_split,  # type: ignore[no-untyped-def]
+) -> None:
+    name = "rakuten_classifier"
+    v1 = _register(small_split, mlflow_store)
+    v2 = _register(small_split, mlflow_store)
+    first = registry.apply_gate(
+        mlflow_store, engine, name, _evidence(v1, 0.8, None, None), registry.GateRun(0.75, "pipe")
+    )
+    assert first.promote is True
+    worse = registry.apply_gate(
+        mlflow_store,
+        engine,
+        name,
+        _evidence(v2, 0.79, v1, 0.8),
+        registry.GateRun(0.75, "alice", partition_key="2026-01-12"),
+    )
+    assert worse.promote is False
+    current = registry.production_version(mlflow_store, name)
+    assert current is not None
+    assert int(current.version) == v1
+    tags = mlflow_store.get_model_version(name, str(v2)).tags
+    assert tags[registry.STAGE_TAG] == registry.Stage.NONE
+    assert tags["rejection_reason"] == tags["promotion_reason"] == worse.reason
+    history = registry.promotion_history(engine, name)
+    assert list(history["decision"]) == ["promoted", "rejected"]
+    assert list(history["actor"]) == ["pipe", "alice"]
+    assert history.iloc[1]["partition_key"] == "2026-01-12"
+    assert history.iloc[1]["production_weighted_f1"] == 0.8
+    assert registry.production_lineage(engine, name) == [v1]

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import mlflow
 import pytest
+from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine, select
 
 from rakuten_assets import registry
@@ -82,7 +83,8 @@ def _rollback_in_process(
     engine = get_engine(database_url)
     barrier.wait()
     try:
-        results.put(str(registry.rollback(client, engine, MODEL, actor=actor, reason="race")))
+        moved = registry.rollback(client, engine, MODEL, actor=actor, reason="race")
+        results.put(str(moved.target_version))
     except LookupError as exc:
         results.put(f"refused: {exc}")
 
@@ -95,7 +97,8 @@ def _race_threads(versions: Versions, database_url: str) -> list[str]:
         engine = get_engine(database_url)
         barrier.wait()
         try:
-            return str(registry.rollback(client, engine, MODEL, actor=actor, reason="race"))
+            moved = registry.rollback(client, engine, MODEL, actor=actor, reason="race")
+            return str(moved.target_version)
         except LookupError as exc:
             return f"refused: {exc}"
 
@@ -126,6 +129,13 @@ def _race_processes(versions: Versions, database_url: str) -> list[str]:
             assert racer.exitcode == 0, f"racer exited with {racer.exitcode}"
 
 
+def _stages(client: MlflowClient, versions: Versions) -> dict[int, str]:
+    return {
+        v: client.get_model_version(MODEL, str(v)).tags[registry.STAGE_TAG]
+        for v in versions.numbers
+    }
+
+
 def _assert_sequential(versions: Versions, engine: Engine, outcomes: list[str]) -> None:
     """Exactly what v3 -> v2, then v2 -> v1, then a refused third rollback leave behind."""
     v1, v2, v3 = versions.numbers
@@ -136,11 +146,7 @@ def _assert_sequential(versions: Versions, engine: Engine, outcomes: list[str]) 
     current = registry.production_version(client, MODEL)
     assert current is not None
     assert int(current.version) == v1
-    stages = {
-        v: client.get_model_version(MODEL, str(v)).tags[registry.STAGE_TAG]
-        for v in versions.numbers
-    }
-    assert stages == {v1: "Production", v2: "Archived", v3: "Archived"}
+    assert _stages(client, versions) == {v1: "Production", v2: "Archived", v3: "Archived"}
     with engine.connect() as conn:
         rows = conn.execute(
             select(model_promotions.c.candidate_version, model_promotions.c.production_version)
@@ -180,9 +186,8 @@ def test_expected_version_refuses_a_stale_rollback(versions: Versions, engine: E
     assert int(current.version) == v3
     assert len(registry.promotion_history(engine, MODEL)) == history
 
-    assert (
-        registry.rollback(client, engine, MODEL, actor="a", reason="r", expected_version=v3) == v2
-    )
+    moved = registry.rollback(client, engine, MODEL, actor="a", reason="r", expected_version=v3)
+    assert (moved.previous_version, moved.target_version) == (v3, v2)
 
 
 def test_two_operators_rolling_back_the_same_version_through_the_api(
@@ -216,3 +221,28 @@ def test_two_operators_rolling_back_the_same_version_through_the_api(
     outcomes = sorted((a["action"], a["outcome"]) for a in history)
     assert outcomes == [("rollback", "conflict"), ("rollback", "succeeded")]
     assert registry.production_lineage(get_engine(reg.database_url), MODEL) == [v1, v2]
+
+
+def test_roll_forward_brings_back_what_rollbacks_took_away(
+    versions: Versions, engine: Engine
+) -> None:
+    """After v3 -> v2 -> v1, roll-forward goes v1 -> v2 -> v3, then has nothing left to undo."""
+    v1, v2, v3 = versions.numbers
+    _promote_all(versions, engine)
+    client = registry.configure(versions.tracking_uri)
+    for _ in range(2):
+        registry.rollback(client, engine, MODEL, actor="a", reason="drift")
+    with pytest.raises(registry.ProductionChangedError, match=f"Production is v{v1}, not v{v2}"):
+        registry.roll_forward(client, engine, MODEL, actor="a", reason="r", expected_version=v2)
+    moved = registry.roll_forward(client, engine, MODEL, actor="b", reason="false alarm")
+    assert (moved.previous_version, moved.target_version) == (v1, v2)
+    moved = registry.roll_forward(client, engine, MODEL, actor="b", reason="r", expected_version=v2)
+    assert (moved.previous_version, moved.target_version) == (v2, v3)
+    with pytest.raises(LookupError, match="no roll-forward target"):
+        registry.roll_forward(client, engine, MODEL, actor="b", reason="r")
+    current = registry.production_version(client, MODEL)
+    assert current is not None
+    assert int(current.version) == v3
+    assert _stages(client, versions) == {v1: "Archived", v2: "Archived", v3: "Production"}
+    assert registry.production_lineage(engine, MODEL) == [v1, v2, v3]
+    assert registry.rollback_target(engine, MODEL) == v2

@@ -82,10 +82,10 @@ def test_promotion_and_rollback_swap_models_without_a_failed_request(
         promote(reg.tracking_uri, reg.database_url, v2)
         load.wait_for_version(v2)
         client = registry.configure(reg.tracking_uri)
-        target = registry.rollback(
+        moved = registry.rollback(
             client, get_engine(reg.database_url), MODEL, actor="test", reason="hot reload"
         )
-        assert target == v1
+        assert moved.target_version == v1
         load.wait_for_version(v1)
     assert load.errors == []
     statuses = {status for status, _ in load.results}

@@ -141,7 +141,18 @@ class Problem(BaseModel):
     detail: Any
 
 
-class ActionRequest(BaseModel):
+class OperatorRequest(BaseModel):
+    """Who asks for an action and why (both recorded with it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"actor": "alice@ops", "reason": "v4 was better"}]}
+    )
+
+    actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
+
+
+class ActionRequest(OperatorRequest):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -154,8 +165,6 @@ class ActionRequest(BaseModel):
         }
     )
 
-    actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
     alert_id: int | None = Field(
         None,
         ge=1,
@@ -165,11 +174,17 @@ class ActionRequest(BaseModel):
     )
 
 
-class RollbackRequest(ActionRequest):
+class MoveRequest(OperatorRequest):
+    """A rollback or a roll-forward."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"actor": "alice@ops", "reason": "CRITICAL drift on v4", "expected_version": 4}
+                {
+                    "actor": "alice@ops",
+                    "reason": "the drift was a false alarm",
+                    "expected_version": 3,
+                }
             ]
         }
     )
@@ -178,9 +193,54 @@ class RollbackRequest(ActionRequest):
         None,
         ge=1,
         le=2**31 - 1,
-        description="Roll back only if Production is still this version (409 otherwise), so "
-        "two operators reacting to the same alert do not roll back twice.",
+        description="Act only if Production is still this version (409 otherwise), so "
+        "two operators reacting to the same alert do not move Production twice.",
     )
+
+
+class RollbackRequest(ActionRequest, MoveRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"actor": "alice@ops", "reason": "CRITICAL drift on v4", "expected_version": 4}
+            ]
+        }
+    )
+
+
+class GateRequest(OperatorRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"actor": "alice@ops", "reason": "holdout rebuilt", "version": 4}]
+        }
+    )
+
+    version: int = Field(ge=1, le=2**31 - 1, description="The registered version to decide on.")
+
+
+class GateResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": 4,
+                    "promoted": True,
+                    "reason": "weighted F1 0.8123 >= 0.75 and better than Production (0.8011) "
+                    "on the same golden holdout",
+                    "candidate_weighted_f1": 0.8123,
+                    "production_version": 3,
+                    "production_weighted_f1": 0.8011,
+                }
+            ]
+        }
+    )
+
+    version: int
+    promoted: bool
+    reason: str
+    candidate_weighted_f1: float
+    production_version: int | None = Field(description="Production when the gate was run.")
+    production_weighted_f1: float | None
 
 
 class RetrainRequest(ActionRequest):
@@ -244,6 +304,7 @@ class Action(BaseModel):
     partition_key: str | None
     detail: str | None
     alert_id: int | None = None
+    door: str = Field("api", description="Where the action came from: api or cli.")
 
 
 class ActionHistory(BaseModel):

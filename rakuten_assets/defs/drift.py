@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from rakuten_assets.defs.partitions import next_partition_key
+from rakuten_assets.calendar import DAILY_HOUR_OFFSET, WEEKLY_JOB, Calendar
 from rakuten_assets.defs.resources import DatabaseResource, DriftMonitorResource
 from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.drift.report import compute_report
@@ -33,11 +33,10 @@ def daily_partitions() -> dg.DailyPartitionsDefinition:
     defined), then the same object for everyone."""
     settings = get_settings()
     return dg.DailyPartitionsDefinition(
-        start_date=settings.drift_start_date, hour_offset=1, timezone=settings.pipeline_timezone
+        start_date=settings.drift_start_date,
+        hour_offset=DAILY_HOUR_OFFSET,
+        timezone=settings.pipeline_timezone,
     )
-
-
-DRIFT_JOB = "daily_drift_check"
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -169,7 +168,7 @@ def drift_alert(
 
 @dg.sensor(
     name="drift_retrain_sensor",
-    job_name="weekly_ml_pipeline",
+    job_name=WEEKLY_JOB,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Requests one weekly_ml_pipeline run per CRITICAL drift report when "
@@ -195,7 +194,7 @@ def drift_retrain_sensor(
             "the alerts recommend a retrain or a rollback to an operator"
         )
         return
-    partition = next_partition_key(database.engine)
+    partition = Calendar.from_settings().next_partition_key(database.engine)
     for report in critical:
         yield dg.RunRequest(
             run_key=f"drift-report-{report.id}",

@@ -6,11 +6,12 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import func, select
 
+from rakuten_assets.calendar import Calendar
 from rakuten_assets.categories import CATEGORY_CODES, CATEGORY_LABELS
 from rakuten_assets.data import catalog as cat
 from rakuten_assets.data.loader import load_slice
 from rakuten_assets.db import data_loads, products
-from rakuten_assets.defs.partitions import slice_index, weekly_partitions
+from rakuten_assets.defs.partitions import weekly_partitions
 from rakuten_assets.defs.resources import CatalogResource, DatabaseResource
 
 CATALOG_SCHEMA_CHECK = "catalog_schema_and_classes"
@@ -115,7 +116,7 @@ def product_catalog(
 
 def audit_matches(database: DatabaseResource, partition_key: str) -> tuple[int, int]:
     """Rows of a slice in ``products`` and rows its completed loads say they inserted."""
-    index = slice_index(partition_key)
+    index = Calendar.from_settings().slice_index(partition_key)
     with database.engine.connect() as conn:
         in_table = conn.execute(
             select(func.count()).select_from(products).where(products.c.slice_index == index)
@@ -131,7 +132,7 @@ def audit_matches(database: DatabaseResource, partition_key: str) -> tuple[int, 
 @dg.asset(
     group_name="ingestion",
     kinds={"sql", "pandas"},
-    partitions_def=weekly_partitions,
+    partitions_def=weekly_partitions(),
     deps=[product_catalog],
     check_specs=[dg.AssetCheckSpec(SLICE_AUDIT_CHECK, asset="product_slice")],
 )
@@ -143,7 +144,7 @@ def product_slice(
     40 % of the pool in the first week, then 3 % more each week up to 100 %. One transaction and
     one audit row (`data_loads`) per load; re-running a week adds no duplicate rows.
     """
-    index = slice_index(context.partition_key)
+    index = Calendar.from_settings().slice_index(context.partition_key)
     manifest = cat.read_manifest(catalog.directory)
     pool = cat.read_pool(catalog.directory)
     result = load_slice(

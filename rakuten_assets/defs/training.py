@@ -12,12 +12,13 @@ import pandas as pd
 from sqlalchemy import select
 
 from rakuten_assets import registry
+from rakuten_assets.calendar import MODEL_QUALITY_CHECK, WEEKLY_JOB, Calendar
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data import catalog as cat
 from rakuten_assets.data.loader import read_loaded, target_pct
 from rakuten_assets.db import data_loads
 from rakuten_assets.defs.ingestion import class_distribution_markdown, product_slice
-from rakuten_assets.defs.partitions import slice_index, weekly_partitions
+from rakuten_assets.defs.partitions import weekly_partitions
 from rakuten_assets.defs.resources import (
     CatalogResource,
     DatabaseResource,
@@ -26,8 +27,6 @@ from rakuten_assets.defs.resources import (
 )
 from rakuten_assets.training.evaluation import Scores, score_model, split_train_validation
 from rakuten_assets.training.model import ModelParams, fit
-
-MODEL_QUALITY_CHECK = "candidate_weighted_f1_above_threshold"
 
 
 @dataclass
@@ -79,7 +78,7 @@ def dataset_hash(frame: pd.DataFrame) -> str:
 @dg.asset(
     group_name="training",
     kinds={"pandas", "scikitlearn"},
-    partitions_def=weekly_partitions,
+    partitions_def=weekly_partitions(),
     deps=[product_slice],
 )
 def training_set(
@@ -90,7 +89,7 @@ def training_set(
     The split is stratified and comes before any rebalancing, so no copy of a validation row can
     leak into training (a flaw of the original system).
     """
-    index = slice_index(context.partition_key)
+    index = Calendar.from_settings().slice_index(context.partition_key)
     frame = read_loaded(database.engine, index)
     if frame.empty:
         raise ValueError(
@@ -133,7 +132,7 @@ def training_set(
 @dg.asset(
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
-    partitions_def=weekly_partitions,
+    partitions_def=weekly_partitions(),
 )
 def candidate_model(
     context: dg.AssetExecutionContext,
@@ -227,39 +226,10 @@ def top_confusions_markdown(scores: Scores, top: int = 10) -> str:
     return "\n".join(lines)
 
 
-def record_rejection(
-    *,
-    context: dg.AssetExecutionContext,
-    model_registry: ModelRegistryResource,
-    database: DatabaseResource,
-    evaluation: dict[str, Any],
-    reason: str,
-) -> None:
-    """Tag the version with the reason and write the `rejected` decision row."""
-    client = model_registry.client()
-    registry.reject(client, model_registry.model_name, evaluation["candidate_version"], reason)
-    registry.record_decision(
-        database.engine,
-        model_name=model_registry.model_name,
-        candidate_version=evaluation["candidate_version"],
-        production_version=evaluation["production_version"],
-        candidate_weighted_f1=evaluation["candidate"]["weighted_f1"],
-        production_weighted_f1=(evaluation["production"] or {}).get("weighted_f1"),
-        threshold=model_registry.min_weighted_f1,
-        decision="rejected",
-        reason=reason,
-        partition_key=context.partition_key,
-        holdout_hash=evaluation["holdout_hash"],
-        dagster_run_id=context.run_id,
-        mlflow_run_id=evaluation["run_id"],
-        actor="weekly_ml_pipeline",
-    )
-
-
 @dg.asset(
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
-    partitions_def=weekly_partitions,
+    partitions_def=weekly_partitions(),
     check_specs=[
         dg.AssetCheckSpec(
             MODEL_QUALITY_CHECK,
@@ -285,13 +255,8 @@ def model_evaluation(
     holdout = cat.read_holdout(catalog.directory)
     holdout_hash = str(cat.read_manifest(catalog.directory)["holdout_hash"])
     version = int(candidate_model["version"])
-    candidate = score_model(registry.load_model(model_registry.model_name, version), holdout)
-    current = registry.production_version(client, model_registry.model_name)
-    production: Scores | None = None
-    if current is not None and int(current.version) != version:
-        production = score_model(
-            registry.load_model(model_registry.model_name, int(current.version)), holdout
-        )
+    scored = registry.score_against_production(client, model_registry.model_name, version, holdout)
+    candidate, production = scored.candidate, scored.production
     run_id = str(candidate_model["run_id"])
     for key, value in candidate.summary().items():
         client.log_metric(run_id, f"holdout_{key}", float(value))
@@ -303,7 +268,7 @@ def model_evaluation(
     evaluation: dict[str, Any] = {
         "candidate_version": version,
         "run_id": run_id,
-        "production_version": int(current.version) if current is not None else None,
+        "production_version": scored.production_version,
         "candidate": candidate.summary(),
         "production": production.summary() if production else None,
         "holdout_hash": holdout_hash,
@@ -311,12 +276,13 @@ def model_evaluation(
     threshold = model_registry.min_weighted_f1
     passed = candidate.weighted_f1 >= threshold
     if not passed:
-        record_rejection(
-            context=context,
-            model_registry=model_registry,
-            database=database,
-            evaluation=evaluation,
-            reason=registry.decide(candidate.weighted_f1, None, threshold).reason,
+        registry.record_rejection(
+            client,
+            database.engine,
+            model_registry.model_name,
+            registry.GateEvidence.from_evaluation(evaluation),
+            registry.GateRun(threshold, WEEKLY_JOB, context.partition_key, context.run_id),
+            registry.decide(candidate.weighted_f1, None, threshold).reason,
         )
     comparison = pd.DataFrame(
         {"candidate": candidate.summary(), "production": production.summary() if production else {}}
@@ -354,7 +320,7 @@ def model_evaluation(
 @dg.asset(
     group_name="training",
     kinds={"mlflow"},
-    partitions_def=weekly_partitions,
+    partitions_def=weekly_partitions(),
 )
 def model_promotion(
     context: dg.AssetExecutionContext,
@@ -369,52 +335,24 @@ def model_promotion(
     `model_promotions` and tags on the MLflow version.
     """
     client = model_registry.client()
-    evaluation = model_evaluation
-    version = int(evaluation["candidate_version"])
-    candidate_f1 = float(evaluation["candidate"]["weighted_f1"])
-    production_f1 = (evaluation["production"] or {}).get("weighted_f1")
-    decision = registry.decide(candidate_f1, production_f1, model_registry.min_weighted_f1)
-    if decision.promote:
-        # Under the promotion lock: a rollback at the same moment waits for this promotion (and
-        # then rolls it back), instead of both reading the same history.
-        with registry.promotion_lock(database.engine, model_registry.model_name) as conn:
-            registry.set_production(client, model_registry.model_name, version)
-            registry.record_decision(
-                conn,
-                model_name=model_registry.model_name,
-                candidate_version=version,
-                production_version=evaluation["production_version"],
-                candidate_weighted_f1=candidate_f1,
-                production_weighted_f1=production_f1,
-                threshold=model_registry.min_weighted_f1,
-                decision="promoted",
-                reason=decision.reason,
-                partition_key=context.partition_key,
-                holdout_hash=evaluation["holdout_hash"],
-                dagster_run_id=context.run_id,
-                mlflow_run_id=evaluation["run_id"],
-                actor="weekly_ml_pipeline",
-            )
-    else:
-        record_rejection(
-            context=context,
-            model_registry=model_registry,
-            database=database,
-            evaluation=evaluation,
-            reason=decision.reason,
-        )
-    client.set_model_version_tag(
-        model_registry.model_name, str(version), "promotion_reason", decision.reason
+    evidence = registry.GateEvidence.from_evaluation(model_evaluation)
+    gate = registry.GateRun(
+        model_registry.min_weighted_f1, WEEKLY_JOB, context.partition_key, context.run_id
+    )
+    decision = registry.apply_gate(
+        client, database.engine, model_registry.model_name, evidence, gate
     )
     current = registry.production_version(client, model_registry.model_name)
     return dg.MaterializeResult(
         metadata={
             "decision": "promoted" if decision.promote else "rejected",
             "reason": decision.reason,
-            "candidate_version": version,
-            "candidate_weighted_f1": dg.MetadataValue.float(candidate_f1),
-            "previous_production_version": evaluation["production_version"] or "none",
+            "candidate_version": evidence.candidate_version,
+            "candidate_weighted_f1": dg.MetadataValue.float(evidence.candidate_weighted_f1),
+            "previous_production_version": evidence.production_version or "none",
             "production_version_now": int(current.version) if current else "none",
-            "registry_version": dg.MetadataValue.url(model_registry.version_url(version)),
+            "registry_version": dg.MetadataValue.url(
+                model_registry.version_url(evidence.candidate_version)
+            ),
         }
     )

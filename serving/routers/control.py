@@ -1,28 +1,26 @@
-"""Operator control: retrain and rollback (admin token), and the history of both."""
+"""Operator control (admin token): retrain, rollback, roll-forward, re-run the promotion gate,
+and the history of these actions. Each endpoint calls one operation of the domain layer."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from rakuten_assets import registry
-from rakuten_assets.db import api_actions
-from rakuten_assets.drift import alerts as drift_alerts
-from rakuten_assets.launcher import (
-    DagsterUnavailableError,
-    launch_weekly_run,
-    running_weekly_runs,
-)
+from rakuten_assets.operations import actions, audit
+from rakuten_assets.operations.audit import Door, Request
 from serving.deps import AdminDep, StateDep
 from serving.schemas import (
     Action,
     ActionHistory,
+    GateRequest,
+    GateResponse,
+    MoveRequest,
     RetrainRequest,
     RetrainResponse,
     RollbackRequest,
@@ -31,6 +29,7 @@ from serving.schemas import (
 from serving.state import ServingState
 
 log = logging.getLogger("serving.control")
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api", tags=["control"], dependencies=[AdminDep])
 
@@ -39,57 +38,47 @@ _AUTH: dict[int | str, dict[str, Any]] = {
     403: {"description": "Wrong token (not API_ADMIN_TOKEN)."},
 }
 
+#: How a refused or failed operation answers.
+_STATUS = {
+    actions.NotFound: status.HTTP_404_NOT_FOUND,
+    actions.Conflict: status.HTTP_409_CONFLICT,
+    actions.Invalid: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    actions.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 
-def _record(state: ServingState, **values: Any) -> None:
-    values.setdefault("requested_at", datetime.now(UTC))
+
+def _platform(state: ServingState) -> actions.Platform:
+    return actions.Platform.from_settings(
+        state.settings, state.engine, registry_client=state.store.registry_client
+    )
+
+
+async def _call(operation: Callable[..., T], *args: Any) -> T:
+    """Run a domain operation off the event loop; its refusals become HTTP answers."""
     try:
-        with state.engine.begin() as conn:
-            conn.execute(insert(api_actions).values(**values))
-    except SQLAlchemyError as exc:
-        # The action itself happened (or was refused); losing its audit row must not hide that.
-        log.error("could not record the %s action in api_actions: %s", values["action"], exc)
+        return await asyncio.to_thread(operation, *args)
+    except actions.OperationError as exc:
+        raise HTTPException(_STATUS[type(exc)], detail=str(exc)) from exc
 
 
-async def _open_alert(state: ServingState, alert_id: int | None) -> None:
-    """Refuse, before acting, an action that answers an unknown or already resolved alert."""
-    if alert_id is None:
-        return
+async def _moved(state: ServingState, moved: registry.ProductionMove) -> RollbackResponse:
+    """Follow the registry now rather than at the next poll (the other workers follow within one
+    poll interval), and answer with the version this process serves afterwards."""
+    store = state.store
+    # Production may already have moved past the target (a concurrent move): this process then
+    # serves that newer state, which is what the registry says.
     try:
-        alert = await asyncio.to_thread(drift_alerts.get_alert, state.engine, alert_id)
-    except drift_alerts.AlertNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"the database is unreachable, cannot check alert {alert_id}: {exc}",
-        ) from exc
-    if alert["status"] == drift_alerts.AlertStatus.RESOLVED:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"alert {alert_id} is resolved; act without alert_id or on an open alert",
+        await asyncio.to_thread(store.sync)
+    except Exception as exc:
+        # The move is done and recorded; the watcher retries the swap at its next poll.
+        log.warning(
+            "Production is v%s, but this process could not swap yet: %s", moved.target_version, exc
         )
-
-
-async def _answer_alert(
-    state: ServingState, alert_id: int | None, action: str, actor: str, details: dict[str, Any]
-) -> None:
-    """Record the action in the alert's history (the action itself already happened)."""
-    if alert_id is None:
-        return
-    try:
-        await asyncio.to_thread(
-            drift_alerts.record_action, state.engine, alert_id, action, actor, details
-        )
-    except (drift_alerts.AlertStateError, drift_alerts.AlertNotFoundError, SQLAlchemyError) as exc:
-        # Resolved meanwhile, or the database went away: the retrain / rollback stands and its
-        # api_actions row names the alert; only the alert's own history misses this entry.
-        log.error("could not record %s on alert %s: %s", action, alert_id, exc)
-
-
-def _next_partition(state: ServingState) -> str:
-    from rakuten_assets.defs.partitions import next_partition_key
-
-    return next_partition_key(state.engine)
+    return RollbackResponse(
+        previous_version=moved.previous_version,
+        target_version=moved.target_version,
+        served_version=store.current.version if store.current else None,
+    )
 
 
 @router.post(
@@ -106,47 +95,10 @@ def _next_partition(state: ServingState) -> str:
     },
 )
 async def trigger_retrain(body: RetrainRequest, state: StateDep) -> RetrainResponse:
-    url = state.settings.dagster_url
-    common = {
-        "action": "retrain",
-        "actor": body.actor,
-        "reason": body.reason,
-        "alert_id": body.alert_id,
-    }
-    await _open_alert(state, body.alert_id)
-    try:
-        key = body.partition_key
-        if key is None:
-            key = await asyncio.to_thread(_next_partition, state)
-    except SQLAlchemyError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"the product database is unreachable, cannot pick the next week: {exc}",
-        ) from exc
-    try:
-        active = await asyncio.to_thread(running_weekly_runs, url)
-        if active:
-            detail = "a weekly_ml_pipeline run is already in progress: " + ", ".join(
-                f"{run.run_id} ({run.status})" for run in active
-            )
-            _record(state, **common, outcome="conflict", partition_key=key, detail=detail)
-            raise HTTPException(status.HTTP_409_CONFLICT, detail=detail)
-        run_id = await asyncio.to_thread(
-            launch_weekly_run, url, key, launched_by=f"api:{body.actor}"
-        )
-    except DagsterUnavailableError as exc:
-        _record(state, **common, outcome="unavailable", partition_key=key, detail=str(exc))
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
-    _record(state, **common, outcome="launched", partition_key=key, dagster_run_id=run_id)
-    await _answer_alert(
-        state,
-        body.alert_id,
-        "retrain",
-        body.actor,
-        {"reason": body.reason, "dagster_run_id": run_id, "partition_key": key},
-    )
+    request = Request(body.actor, body.reason, Door.API, body.alert_id)
+    launched = await _call(actions.trigger_retrain, _platform(state), request, body.partition_key)
     return RetrainResponse(
-        run_id=run_id, partition_key=key, run_url=f"{url.rstrip('/')}/runs/{run_id}"
+        run_id=launched.run_id, partition_key=launched.partition_key, run_url=launched.run_url
     )
 
 
@@ -164,54 +116,52 @@ async def trigger_retrain(body: RetrainRequest, state: StateDep) -> RetrainRespo
     },
 )
 async def rollback_model(body: RollbackRequest, state: StateDep) -> RollbackResponse:
-    store = state.store
-    previous = store.current.version if store.current else None
-    common = {
-        "action": "rollback",
-        "actor": body.actor,
-        "reason": body.reason,
-        "alert_id": body.alert_id,
-    }
-    await _open_alert(state, body.alert_id)
-    try:
-        target = await asyncio.to_thread(
-            registry.rollback,
-            store.registry_client(),
-            state.engine,
-            state.settings.registered_model_name,
-            actor=body.actor,
-            reason=body.reason,
-            expected_version=body.expected_version,
-        )
-    except registry.ProductionChangedError as exc:
-        _record(state, **common, outcome="conflict", previous_version=previous, detail=str(exc))
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    except LookupError as exc:
-        _record(state, **common, outcome="refused", previous_version=previous, detail=str(exc))
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    except Exception as exc:
-        # MLflow (HTTP, REST) or database errors: the operator can only retry later.
-        detail = f"rollback failed, registry or database unreachable: {type(exc).__name__}: {exc}"
-        _record(state, **common, outcome="failed", previous_version=previous, detail=detail[:2000])
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=detail[:500]) from exc
-    # Follow the registry now rather than at the next poll (the other workers follow within one
-    # poll interval). Production may already have moved past `target` (a concurrent rollback):
-    # this process then serves that newer state, which is what the registry says.
-    try:
-        await asyncio.to_thread(store.sync)
-    except Exception as exc:
-        # The rollback is done and recorded; the watcher retries the swap at its next poll.
-        log.warning("rollback to v%s done, but this process could not swap yet: %s", target, exc)
-    served = store.current.version if store.current else None
-    _record(state, **common, outcome="succeeded", target_version=target, previous_version=previous)
-    await _answer_alert(
-        state,
-        body.alert_id,
-        "rollback",
-        body.actor,
-        {"reason": body.reason, "target_version": target, "previous_version": previous},
+    request = Request(body.actor, body.reason, Door.API, body.alert_id)
+    moved = await _call(actions.rollback, _platform(state), request, body.expected_version)
+    return await _moved(state, moved)
+
+
+@router.post(
+    "/roll-forward-model",
+    summary="Undo the last rollback: back to the version it rolled back from",
+    response_model=RollbackResponse,
+    responses={
+        **_AUTH,
+        409: {
+            "description": "No rollback since the last promotion, or Production is no longer "
+            "`expected_version`."
+        },
+        503: {"description": "The registry or the database is unreachable."},
+    },
+)
+async def roll_forward_model(body: MoveRequest, state: StateDep) -> RollbackResponse:
+    request = Request(body.actor, body.reason, Door.API)
+    moved = await _call(actions.roll_forward, _platform(state), request, body.expected_version)
+    return await _moved(state, moved)
+
+
+@router.post(
+    "/rerun-gate",
+    summary="Score a registered version and Production again and apply the promotion gate",
+    response_model=GateResponse,
+    responses={
+        **_AUTH,
+        404: {"description": "No such version of the model."},
+        409: {"description": "The version is Production already."},
+        503: {"description": "The registry, the holdout or the database is unavailable."},
+    },
+)
+async def rerun_gate(body: GateRequest, state: StateDep) -> GateResponse:
+    request = Request(body.actor, body.reason, Door.API)
+    result = await _call(actions.rerun_gate, _platform(state), request, body.version)
+    return GateResponse(
+        version=result.version,
+        promoted=result.promoted,
+        reason=result.reason,
+        candidate_weighted_f1=result.candidate_weighted_f1,
+        production_version=result.production_version,
+        production_weighted_f1=result.production_weighted_f1,
     )
-    return RollbackResponse(previous_version=previous, target_version=target, served_version=served)
 
 
 @router.get(
@@ -221,18 +171,14 @@ async def rollback_model(body: RollbackRequest, state: StateDep) -> RollbackResp
     responses={**_AUTH, 503: {"description": "The database is unreachable."}},
 )
 async def action_history(state: StateDep, limit: int = Query(50, ge=1, le=1_000)) -> ActionHistory:
-    query = select(api_actions).order_by(api_actions.c.id.desc()).limit(limit)
-
-    def read() -> list[dict[str, Any]]:
-        with state.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
-
     try:
-        rows = await asyncio.to_thread(read)
+        rows = await asyncio.to_thread(audit.action_history, state.engine, limit)
     except SQLAlchemyError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"database unreachable: {exc}"
         ) from exc
     return ActionHistory(
-        actions=[Action(**{**row, "requested_at": row["requested_at"].isoformat()}) for row in rows]
+        actions=[
+            Action(**{**vars(row), "requested_at": row.requested_at.isoformat()}) for row in rows
+        ]
     )
