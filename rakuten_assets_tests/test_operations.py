@@ -353,8 +353,8 @@ def _reports_alerts(engine: Engine) -> list[dict[str, Any]]:
 def test_rerun_gate_decides_on_an_existing_version(
     tmp_path: Path, small_split: SplitCatalog
 ) -> None:
-    reg = build_registry(tmp_path / "registry", small_split, versions=3)
-    v1, v2, v3 = reg.versions
+    reg = build_registry(tmp_path / "registry", small_split, versions=2)
+    v1, v2 = reg.versions
     write_split(small_split, tmp_path / "catalog", "test")
     engine = get_engine(reg.database_url)
     platform = _platform(
@@ -378,23 +378,24 @@ def test_rerun_gate_decides_on_an_existing_version(
         return score_model(registry.load_model(MODEL, version), small_split.holdout).weighted_f1
 
     passing = dataclasses.replace(platform, min_weighted_f1=0.0)
-    decided = actions.rerun_gate(passing, request, v3)
-    assert decided.promoted is (f1(v3) > f1(v1))
-    assert decided.candidate_weighted_f1 == pytest.approx(f1(v3))
+    # The same version again, with a gate it can pass: promoted if it beats Production.
+    decided = actions.rerun_gate(passing, request, v2)
+    assert decided.promoted is (f1(v2) > f1(v1))
+    assert decided.candidate_weighted_f1 == pytest.approx(f1(v2))
     assert decided.production_weighted_f1 == pytest.approx(f1(v1))
     current = registry.production_version(platform.registry_client(), MODEL)
     assert current is not None
-    assert int(current.version) == (v3 if decided.promoted else v1)
+    assert int(current.version) == (v2 if decided.promoted else v1)
 
     rows = list(reversed(audit.action_history(engine)))
     assert [(r.action, r.outcome, r.target_version) for r in rows] == [
         ("rerun_gate", "refused", v1),
         ("rerun_gate", "refused", None),
         ("rerun_gate", "rejected", v2),
-        ("rerun_gate", "promoted" if decided.promoted else "rejected", v3),
+        ("rerun_gate", "promoted" if decided.promoted else "rejected", v2),
     ]
     decisions = registry.promotion_history(engine, MODEL)
     assert list(decisions["actor"])[-2:] == ["alice", "alice"]
-    assert list(decisions["candidate_version"])[-2:] == [v2, v3]
+    assert list(decisions["candidate_version"])[-2:] == [v2, v2]
     holdout_hash = small_split.holdout_hash
     assert set(decisions["holdout_hash"].iloc[-2:]) == {holdout_hash}

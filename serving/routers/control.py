@@ -42,7 +42,7 @@ _AUTH: dict[int | str, dict[str, Any]] = {
 _STATUS = {
     actions.NotFound: status.HTTP_404_NOT_FOUND,
     actions.Conflict: status.HTTP_409_CONFLICT,
-    actions.Invalid: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    actions.Invalid: status.HTTP_422_UNPROCESSABLE_CONTENT,
     actions.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
@@ -88,7 +88,12 @@ async def _moved(state: ServingState, moved: registry.ProductionMove) -> Rollbac
     response_model=RetrainResponse,
     responses={
         **_AUTH,
-        409: {"description": "A weekly_ml_pipeline run is already queued or running."},
+        404: {"description": "No alert with `alert_id`."},
+        409: {
+            "description": "A weekly_ml_pipeline run is already queued or running, or the "
+            "alert is resolved."
+        },
+        422: {"description": "`partition_key` is not a week of the pipeline."},
         503: {
             "description": "Dagster (or the database, for the default partition) is unreachable."
         },
@@ -108,9 +113,10 @@ async def trigger_retrain(body: RetrainRequest, state: StateDep) -> RetrainRespo
     response_model=RollbackResponse,
     responses={
         **_AUTH,
+        404: {"description": "No alert with `alert_id`."},
         409: {
-            "description": "The promotion history has no earlier Production version, or "
-            "Production is no longer `expected_version`."
+            "description": "The promotion history has no earlier Production version, "
+            "Production is no longer `expected_version`, or the alert is resolved."
         },
         503: {"description": "The registry or the database is unreachable."},
     },
