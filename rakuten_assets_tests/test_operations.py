@@ -27,7 +27,7 @@ from rakuten_assets.data.catalog import SplitCatalog, write_split
 from rakuten_assets.db import alerts, drift_reports, get_engine, upgrade_schema
 from rakuten_assets.operations import actions, audit
 from rakuten_assets.operations.audit import ActionRecord, Door, Request
-from rakuten_assets.processes import free_port
+from rakuten_assets.processes import free_port, run_command
 from rakuten_assets.training.evaluation import score_model
 from rakuten_assets_tests.test_serving_support import (
     ADMIN_TOKEN,
@@ -57,13 +57,7 @@ mutation($id: String!) { terminateRun(runId: $id) {
 
 def rakuten(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DAGSTER_"))}
-    return subprocess.run(
-        [str(BIN / "rakuten"), *args],
-        env={**inherited, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_command([str(BIN / "rakuten"), *args], env={**inherited, **env}, timeout=300)
 
 
 def _post(api: str, path: str, **body: Any) -> httpx.Response:
