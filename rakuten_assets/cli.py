@@ -219,20 +219,24 @@ def status() -> None:
     """Loads, products, the Production model and the latest promotion decisions."""
     from rakuten_assets import registry
     from rakuten_assets.db import require_schema
+    from rakuten_assets.operations import reports
 
     settings = _settings()
     engine = _engine(settings)
     require_schema(engine)
     click.echo("Loads (newest first):")
     _print_loads(settings)
-    client = registry.configure(settings.tracking_uri)
-    current = registry.production_version(client, settings.registered_model_name)
+    name = settings.registered_model_name
+    model = reports.model_status(registry.configure(settings.tracking_uri), engine, name)
+
+    def version(number: int | None) -> str:
+        return f"v{number}" if number is not None else "none"
+
     click.echo(
-        f"\nProduction model: {settings.registered_model_name} "
-        f"v{current.version if current else '-'}  (tracking: {settings.tracking_uri})"
+        f"\nProduction model: {name} v{model.production_version or '-'}  "
+        f"(tracking: {settings.tracking_uri})\nRollback target: {version(model.rollback_target)}"
+        f"\nRoll-forward target: {version(model.roll_forward_target)}\n\nPromotion decisions:"
     )
-    target = registry.rollback_target(engine, settings.registered_model_name)
-    click.echo(f"Rollback target: {f'v{target}' if target else 'none'}\n\nPromotion decisions:")
     _print_decisions(settings)
 
 

@@ -206,6 +206,11 @@ def test_rollback_from_the_cli_and_the_api_records_the_same_rows(
             assert time.monotonic() < deadline
             time.sleep(0.2)
 
+    status = rakuten("status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert f"Production model: {MODEL} v{v2}" in status.stdout
+    assert f"Rollback target: v{v1}\nRoll-forward target: v{v3}" in status.stdout
+
     rows = _history(reg.database_url)
     assert [(r.door, r.action, r.outcome) for r in rows] == [
         ("cli", "rollback", "succeeded"),

@@ -3,9 +3,11 @@ weekly summary, alerts with their actions. Built from the readers of each table'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
 from rakuten_assets import registry
@@ -42,6 +44,24 @@ def promotion_history(engine: Engine, model_name: str, limit: int = 10) -> pd.Da
     """The latest promotion decisions (promoted, rejected, rolled back / forward), oldest first."""
     history = registry.promotion_history(engine, model_name).tail(limit)
     return history[list(DECISION_COLUMNS)].round(4)
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Production now, and where a rollback or a roll-forward would take it."""
+
+    production_version: int | None
+    rollback_target: int | None
+    roll_forward_target: int | None
+
+
+def model_status(client: MlflowClient, engine: Engine, model_name: str) -> ModelStatus:
+    current = registry.production_version(client, model_name)
+    return ModelStatus(
+        production_version=int(current.version) if current is not None else None,
+        rollback_target=registry.rollback_target(engine, model_name),
+        roll_forward_target=registry.roll_forward_target(engine, model_name),
+    )
 
 
 def _scores(values: pd.Series) -> pd.Series:
