@@ -13,12 +13,18 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, select, update
 
+from rakuten_assets.categories import category_label
 from rakuten_assets.db import alerts, drift_reports, get_engine, upgrade_schema
 from rakuten_assets.defs import drift
 from rakuten_assets.defs.resources import DatabaseResource, DriftMonitorResource, build_resources
+from rakuten_assets.predictions import (
+    PredictionRecord,
+    RankedClass,
+    insert_records,
+    prediction_record,
+)
 from rakuten_assets.settings import Settings
 from rakuten_assets_tests.test_drift_alerts import Receiver
-from serving.prediction_log import insert_ignoring_duplicates, prediction_record
 
 REPORT_DAY = date(2026, 3, 10)
 
@@ -34,28 +40,28 @@ def log_predictions(
 ) -> None:
     """Logged predictions spread over whole UTC days, through the API's record builder."""
     rng = np.random.default_rng(seed)
-    rows: list[dict[str, Any]] = []
+    records: list[PredictionRecord] = []
     for offset in range(days):
         start = datetime.combine(first_day + timedelta(days=offset), datetime.min.time(), UTC)
         for _ in range(per_day):
             words = int(rng.integers(40, 80) if long_texts else rng.integers(4, 12))
             designation = " ".join(f"mot{rng.integers(0, 50)}" for _ in range(words))
+            prediction_id = str(uuid.UUID(int=int(rng.integers(0, 2**62))))
+            predicted_at = start + timedelta(seconds=float(rng.uniform(3_700, 80_000)))
+            code = int(rng.choice([10, 40, 50, 2583]))
+            confidence = float(rng.uniform(0.4, 0.95))
             record = prediction_record(
-                prediction_id=str(uuid.UUID(int=int(rng.integers(0, 2**62)))),
-                predicted_at=start + timedelta(seconds=float(rng.uniform(3_700, 80_000))),
+                prediction_id=prediction_id,
+                predicted_at=predicted_at,
                 model_version=1,
                 designation=designation,
                 description=None,
-                predicted_code=int(rng.choice([10, 40, 50, 2583])),
-                confidence=float(rng.uniform(0.4, 0.95)),
-                top_k=[(10, 0.5)],
+                ranked=[RankedClass(code, category_label(code), confidence)],
                 latency_ms=3.0,
                 unknown_token_share=float(rng.uniform(0.0, 0.2)),
             )
-            record["predicted_at"] = datetime.fromisoformat(record["predicted_at"])
-            rows.append(record)
-    with engine.begin() as conn:
-        insert_ignoring_duplicates(conn, rows)
+            records.append(record)
+    insert_records(engine, records)
 
 
 def _settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:

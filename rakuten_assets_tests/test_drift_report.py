@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
+from rakuten_assets.categories import category_label
 from rakuten_assets.db import get_engine, upgrade_schema
 from rakuten_assets.drift.report import (
     STATUS_INSUFFICIENT_DATA,
@@ -26,8 +27,13 @@ from rakuten_assets.drift.rollups import CLASS_SIGNAL, SIGNAL_NAMES
 from rakuten_assets.drift.severity import Severity
 from rakuten_assets.drift.stats import compare_categorical, compare_numeric
 from rakuten_assets.drift.storage import get_report, store_report
+from rakuten_assets.predictions import (
+    PredictionRecord,
+    RankedClass,
+    insert_records,
+    prediction_record,
+)
 from rakuten_assets.settings import Settings
-from serving.prediction_log import insert_ignoring_duplicates, prediction_record
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 11, 25)
@@ -56,31 +62,22 @@ def record(
     code: int = 1280,
     unknown: float | None = 0.1,
     version: int = 3,
-) -> dict[str, Any]:
-    """A ``prediction_log`` row built by the API's own code, stamped in UTC as the API does."""
+) -> PredictionRecord:
+    """A ``prediction_log`` record built by the API's own code, stamped in UTC as the API does."""
     # ``words`` words, ``length`` characters in all (word_count is len(str.split())).
     size = (length - words + 1) // words
     designation = " ".join(["x" * size] * words)
     designation += "y" * (length - len(designation))
-    row = prediction_record(
+    return prediction_record(
         prediction_id=f"p-{next(_ids)}",
         predicted_at=at.astimezone(UTC),
         model_version=version,
         designation=designation,
         description=None,
-        predicted_code=code,
-        confidence=confidence,
-        top_k=[(code, confidence)],
+        ranked=[RankedClass(code, category_label(code), confidence)],
         latency_ms=1.0,
         unknown_token_share=unknown,
     )
-    row["predicted_at"] = at.astimezone(UTC)
-    return row
-
-
-def insert(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    with engine.begin() as conn:
-        insert_ignoring_duplicates(conn, rows)
 
 
 def log(
@@ -88,7 +85,7 @@ def log(
 ) -> None:
     """Log ``count`` predictions per timestamp."""
     stamps = [at] if isinstance(at, datetime) else list(at)
-    insert(engine, [record(stamp, **fields) for stamp in stamps for _ in range(count)])
+    insert_records(engine, [record(stamp, **fields) for stamp in stamps for _ in range(count)])
 
 
 def spread(start: date, days: int, per_day: int) -> list[datetime]:
@@ -274,7 +271,7 @@ def test_sqlite_and_postgresql_give_the_same_numbers_as_the_raw_statistics(
     for name, url in [("sqlite", f"sqlite:///{tmp_path / 'drift.db'}"), ("postgresql", pg_url)]:
         engine = get_engine(url)
         upgrade_schema(engine)
-        insert(engine, [record(**row) for row in reference + current])
+        insert_records(engine, [record(**row) for row in reference + current])
         reports[name] = compute_report(engine, DAY, parameters(binning="quantile"))
         engine.dispose()
     assert reports["sqlite"].signals == reports["postgresql"].signals

@@ -19,16 +19,19 @@ import httpx
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine, create_engine
 
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine, upgrade_schema
 from rakuten_assets.processes import free_port
+from rakuten_assets_tests.test_predictions import AT, make_record, stored_rows
 from rakuten_assets_tests.test_serving_support import (
     api_env,
     api_server,
     build_registry,
     logged_ids,
 )
+from serving.prediction_log import PredictionLogger
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
 
@@ -168,3 +171,33 @@ def test_database_outage_mid_traffic_loses_and_duplicates_nothing(
     assert len(stored) == len(traffic.ok_ids)
     with psycopg.connect(private_pg.url) as conn:
         assert conn.execute("SELECT count(*) FROM prediction_log").fetchone() == (len(stored),)
+
+
+def _logger(engine: Engine, spool_dir: Path) -> PredictionLogger:
+    return PredictionLogger(engine, spool_dir, queue_size=100, batch_size=10, flush_seconds=0.05)
+
+
+def test_records_spooled_while_the_database_is_away_are_replayed_whole(
+    tmp_path: Path, engine: Engine
+) -> None:
+    records = [
+        make_record(f"p-{i}", predicted_at=AT.replace(minute=i), unknown_token_share=None)
+        for i in range(25)
+    ]
+    # Nothing listens on that port: every insert fails as when the database is down.
+    away = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone")
+    logger = _logger(away, tmp_path / "spool")
+    logger.start()
+    for record in records:
+        logger.log(record)
+    logger.stop()
+    assert logger.database_status.ok is False
+    assert logger.spool_bytes() > 0
+    assert stored_rows(engine) == {}
+
+    # The next process (same spool directory) replays it at start-up.
+    replayer = _logger(engine, tmp_path / "spool")
+    replayer.start()
+    replayer.stop()
+    assert replayer.spool_bytes() == 0
+    assert stored_rows(engine) == {r.prediction_id: r.as_row() for r in records}

@@ -1,13 +1,13 @@
 """Every prediction as a row of ``prediction_log``, written off the request path, never lost.
 
-Requests put a record on a bounded in-memory queue; one thread inserts them in batches. When
-the database fails, the batch is appended to a local JSONL spool file (flushed and fsync'ed)
-instead, and replayed once the database answers again. Inserts are insert-or-ignore on the
-primary key ``prediction_id``, so a batch whose commit succeeded but whose acknowledgement was
-lost (then spooled and replayed) is not written twice. If the queue is full, the record goes
-straight to the spool: slower for that request, but nothing is dropped. Stopping drains the
-queue. Several processes (uvicorn workers) may share one spool directory: appends and claims
-of a spool file are serialised with ``flock``.
+Requests put a record (``rakuten_assets.predictions``, which also owns the insert) on a
+bounded in-memory queue; one thread inserts them in batches. When the database fails, the batch
+is appended to a local JSONL spool file (flushed and fsync'ed) instead, and replayed once the
+database answers again. Inserts are insert-or-ignore on the primary key ``prediction_id``, so a
+batch whose commit succeeded but whose acknowledgement was lost (then spooled and replayed) is
+not written twice. If the queue is full, the record goes straight to the spool: slower for that
+request, but nothing is dropped. Stopping drains the queue. Several processes (uvicorn workers)
+may share one spool directory: appends and claims of a spool file are serialised with ``flock``.
 """
 
 from __future__ import annotations
@@ -22,16 +22,13 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from rakuten_assets.db import prediction_log
+from rakuten_assets.predictions import PredictionRecord, insert_records
 from serving import metrics
 from serving.model_store import Reachability
 
@@ -42,71 +39,6 @@ SPOOL_NAME = "prediction_log.spool.jsonl"
 RETRY_SECONDS = 1.0
 #: How often an idle logger checks that the database still answers (for /ready).
 PING_SECONDS = 5.0
-REPLAY_CHUNK = 2_000
-
-
-def insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert rows; a ``prediction_id`` already present is skipped, not an error."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = pg_insert(prediction_log).on_conflict_do_nothing(
-            index_elements=["prediction_id"]
-        )
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(prediction_log).on_conflict_do_nothing(
-            index_elements=["prediction_id"]
-        )
-    else:
-        raise NotImplementedError(
-            f"prediction log inserts support PostgreSQL and SQLite, not {dialect}"
-        )
-    conn.execute(stmt, rows)
-
-
-def prediction_record(
-    *,
-    prediction_id: str,
-    predicted_at: datetime,
-    model_version: int,
-    designation: str,
-    description: str | None,
-    predicted_code: int,
-    confidence: float,
-    top_k: list[tuple[int, float]],
-    latency_ms: float,
-    unknown_token_share: float | None,
-    productid: int | None = None,
-    imageid: int | None = None,
-) -> dict[str, Any]:
-    """One ``prediction_log`` record (JSON-ready), built the same way by the API and the simulator.
-
-    The text signals of drift monitoring are computed here, from the raw fields, so that every
-    producer of log rows measures them identically.
-    """
-    text = designation + (" " + description if description else "")
-    return {
-        "prediction_id": prediction_id,
-        # Always UTC: SQLite keeps the wall-clock time and drops the offset, so a local time
-        # would land hours off in the drift windows.
-        "predicted_at": predicted_at.astimezone(UTC).isoformat(),
-        "model_version": model_version,
-        "text_length": len(text),
-        "word_count": len(text.split()),
-        "has_description": bool(description and description.strip()),
-        "predicted_code": predicted_code,
-        "confidence": confidence,
-        "top_k": [[code, probability] for code, probability in top_k],
-        "latency_ms": round(latency_ms, 3),
-        "productid": productid,
-        "imageid": imageid,
-        "unknown_token_share": unknown_token_share,
-    }
-
-
-def _as_row(record: dict[str, Any]) -> dict[str, Any]:
-    row = dict(record)
-    row["predicted_at"] = datetime.fromisoformat(record["predicted_at"])
-    return row
 
 
 @contextmanager
@@ -141,7 +73,7 @@ class PredictionLogger:
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.database_status = Reachability()
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[PredictionRecord] = queue.Queue(maxsize=queue_size)
         self._spool_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -150,7 +82,7 @@ class PredictionLogger:
 
     # --- producer side (request path) -------------------------------------------------------
 
-    def log(self, record: dict[str, Any]) -> None:
+    def log(self, record: PredictionRecord) -> None:
         try:
             self._queue.put_nowait(record)
         except queue.Full:
@@ -181,8 +113,8 @@ class PredictionLogger:
 
     # --- consumer thread --------------------------------------------------------------------
 
-    def _drain(self, limit: int) -> list[dict[str, Any]]:
-        batch: list[dict[str, Any]] = []
+    def _drain(self, limit: int) -> list[PredictionRecord]:
+        batch: list[PredictionRecord] = []
         while len(batch) < limit:
             try:
                 batch.append(self._queue.get_nowait())
@@ -190,7 +122,7 @@ class PredictionLogger:
                 break
         return batch
 
-    def _take(self) -> list[dict[str, Any]]:
+    def _take(self) -> list[PredictionRecord]:
         try:
             first = self._queue.get(timeout=self.flush_seconds)
         except queue.Empty:
@@ -228,14 +160,13 @@ class PredictionLogger:
             log.info("prediction log: database reachable again")
         self.database_status.record(True, "inserts succeed")
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
+    def _write(self, batch: list[PredictionRecord]) -> None:
         if time.monotonic() - self._last_failure < RETRY_SECONDS:
             # The database failed a moment ago: do not make every batch wait for its errors.
             self._append_to_spool(batch)
             return
         try:
-            with self.engine.begin() as conn:
-                insert_ignoring_duplicates(conn, [_as_row(r) for r in batch])
+            insert_records(self.engine, batch)
         except SQLAlchemyError as exc:
             self._database_down(exc)
             self._append_to_spool(batch)
@@ -260,8 +191,8 @@ class PredictionLogger:
             files += sorted(self.spool_dir.glob("replaying-*.jsonl"))
         return files
 
-    def _append_to_spool(self, records: Iterable[dict[str, Any]]) -> None:
-        lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+    def _append_to_spool(self, records: Iterable[PredictionRecord]) -> None:
+        lines = "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in records)
         if not lines:
             return
         count = lines.count("\n")
@@ -317,11 +248,8 @@ class PredictionLogger:
                     # Only a crash in the middle of an append leaves a partial last line.
                     log.error("prediction log spool %s: dropping torn line %d", path, number)
                     continue
-                records.append(json.loads(line))
-            for start in range(0, len(records), REPLAY_CHUNK):
-                chunk = records[start : start + REPLAY_CHUNK]
-                with self.engine.begin() as conn:
-                    insert_ignoring_duplicates(conn, [_as_row(r) for r in chunk])
+                records.append(PredictionRecord.from_json(json.loads(line)))
+            insert_records(self.engine, records)
             path.unlink()
         self._database_up()
         metrics.LOG_REPLAYED.inc(len(records))

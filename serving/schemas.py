@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from rakuten_assets.categories import N_CATEGORIES
+from rakuten_assets.predictions import DEFAULT_TOP_K, RankedClass
 
 _BIGINT_MAX = 2**63 - 1
 
@@ -40,7 +41,11 @@ class PredictItem(BaseModel):
     productid: int | None = Field(None, ge=0, le=_BIGINT_MAX, description="Merchant product id.")
     imageid: int | None = Field(None, ge=0, le=_BIGINT_MAX, description="Image id.")
     top_k: int = Field(
-        3, ge=1, le=N_CATEGORIES, strict=True, description="How many ranked classes to return."
+        DEFAULT_TOP_K,
+        ge=1,
+        le=N_CATEGORIES,
+        strict=True,
+        description="How many ranked classes to return.",
     )
 
 
@@ -65,12 +70,6 @@ class BatchRequest(BaseModel):
     items: list[PredictItem] = Field(
         min_length=1, description="Listings to classify (at most API_MAX_BATCH_ITEMS)."
     )
-
-
-class RankedClass(BaseModel):
-    prdtypecode: int
-    label: str
-    probability: float
 
 
 class Prediction(BaseModel):

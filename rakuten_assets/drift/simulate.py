@@ -4,8 +4,8 @@ The drift check compares a week of logged predictions with the month before it, 
 test needs weeks of traffic it cannot wait for. This module produces them: new listings of the
 training catalog's distribution (the synthetic generator, with seeds derived from the traffic
 seed and the date, so never the training catalog's rows), scored by the Production pipeline and
-logged through the API's own record builder and insert, with timestamps spread over each
-simulated local day.
+logged through the API's record builder and insert (``rakuten_assets.predictions``), with
+timestamps spread over each simulated local day.
 
 Everything except ``latency_ms`` (a measured time) is a function of (seed, date, day number,
 profile, model): a rerun gives the same prediction ids, and the insert-or-ignore of the log
@@ -37,7 +37,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
@@ -47,13 +47,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from rakuten_assets.categories import CATEGORY_CODES, REAL_CATALOG_ROWS, REAL_CLASS_COUNTS
 from rakuten_assets.data.synthetic import generate_catalog
-from rakuten_assets.db import prediction_log
 from rakuten_assets.drift.vocabulary import probe_for
-from serving.prediction_log import insert_ignoring_duplicates, prediction_record
+from rakuten_assets.predictions import (
+    DEFAULT_TOP_K,
+    PredictionRecord,
+    insert_records,
+    prediction_record,
+    rank,
+    unknown_share,
+)
 
 __all__ = [
     "DEFAULT_PER_DAY",
@@ -87,10 +93,7 @@ SHIFT_SHARE: Final = 0.9
 REPLACE_RATE: Final = 0.5
 #: ``longer_texts`` grows each description to at least a length drawn in this range (chars).
 LONG_DESCRIPTION_CHARS: Final = (1_500, 2_500)
-#: Top-k classes stored per prediction (as the API's default).
-TOP_K: Final = 3
 SCORE_BATCH: Final = 1_000
-INSERT_CHUNK: Final = 2_000
 
 # Independent random streams per (seed, date): the listings, their timestamps, the drift.
 _LISTINGS, _TIMES, _DRIFT = 0, 1, 2
@@ -325,7 +328,7 @@ def _timestamps(seed: int, day: date, zone: ZoneInfo, n: int) -> list[datetime]:
     return [start + timedelta(microseconds=int(offset)) for offset in offsets]
 
 
-def _day_rows(
+def _day_records(
     pipeline: Any,
     model_version: int,
     listings: pd.DataFrame,
@@ -333,12 +336,11 @@ def _day_rows(
     seed: int,
     day: date,
     zone: ZoneInfo,
-) -> list[dict[str, Any]]:
-    """Score the listings in batches and build their log rows exactly as the API does."""
-    probe = probe_for(pipeline)
+) -> list[PredictionRecord]:
+    """Score the listings in batches and build their log records exactly as the API does."""
     classes = np.asarray(pipeline.classes_)
     stamps = _timestamps(seed, day, zone, len(listings))
-    rows: list[dict[str, Any]] = []
+    records: list[PredictionRecord] = []
     for start in range(0, len(listings), SCORE_BATCH):
         batch = listings.iloc[start : start + SCORE_BATCH]
         # What an API client sends: no description rather than an empty one.
@@ -351,43 +353,22 @@ def _day_rows(
             zip(batch.itertuples(index=False), descriptions, probabilities, strict=True)
         ):
             index = start + offset
-            order = np.argsort(-p, kind="stable")[:TOP_K]
-            top_k = [(int(classes[i]), round(float(p[i]), 6)) for i in order]
-            record = prediction_record(
-                prediction_id=_prediction_id(seed, day, index),
-                predicted_at=stamps[index],
-                model_version=model_version,
-                designation=str(item.designation),
-                description=description,
-                predicted_code=top_k[0][0],
-                confidence=top_k[0][1],
-                top_k=top_k,
-                latency_ms=latency_ms,
-                unknown_token_share=(
-                    probe.unknown_share(str(item.designation), description) if probe else None
-                ),
-                productid=int(item.productid),
-                imageid=int(item.imageid),
+            designation = str(item.designation)
+            records.append(
+                prediction_record(
+                    prediction_id=_prediction_id(seed, day, index),
+                    predicted_at=stamps[index],
+                    model_version=model_version,
+                    designation=designation,
+                    description=description,
+                    ranked=rank(p, classes, DEFAULT_TOP_K),
+                    latency_ms=latency_ms,
+                    unknown_token_share=unknown_share(pipeline, designation, description),
+                    productid=int(item.productid),
+                    imageid=int(item.imageid),
+                )
             )
-            rows.append({**record, "predicted_at": stamps[index]})
-    return rows
-
-
-def _insert(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert-or-ignore in chunks, one transaction each; returns how many rows were new."""
-    inserted = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = list(rows[start : start + INSERT_CHUNK])
-        ids = [row["prediction_id"] for row in chunk]
-        with engine.begin() as conn:
-            present = conn.execute(
-                select(func.count())
-                .select_from(prediction_log)
-                .where(prediction_log.c.prediction_id.in_(ids))
-            ).scalar_one()
-            insert_ignoring_duplicates(conn, chunk)
-        inserted += len(chunk) - int(present)
-    return inserted
+    return records
 
 
 def simulate_traffic(
@@ -430,8 +411,8 @@ def simulate_traffic(
         drifted = number >= first_drifted
         if drifted and drift is not None:
             listings = drift(listings, _rng(seed, day, _DRIFT))
-        rows = _day_rows(pipeline, model_version, listings, seed=seed, day=day, zone=zone)
-        summaries.append(DaySummary(day, len(rows), _insert(engine, rows), drifted))
+        records = _day_records(pipeline, model_version, listings, seed=seed, day=day, zone=zone)
+        summaries.append(DaySummary(day, len(records), insert_records(engine, records), drifted))
     return SimulationSummary(
         model_version=model_version,
         profile=profile,

@@ -12,14 +12,12 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from rakuten_assets.categories import CATEGORY_LABELS
-from rakuten_assets.drift.vocabulary import probe_for
+from rakuten_assets.predictions import prediction_record, rank, unknown_share
 from serving import metrics
 from serving.batching import NoModelError
 from serving.deps import StateDep
 from serving.model_store import LoadedModel
-from serving.prediction_log import prediction_record
-from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem, RankedClass
+from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem
 from serving.state import ServingState
 
 #: The client-token check is added by ``create_app`` only when API_CLIENT_TOKEN is set: a
@@ -49,16 +47,7 @@ def _check_lengths(item: PredictItem, limit: int, where: str) -> None:
 def _prediction(model: LoadedModel, probabilities: np.ndarray, top_k: int) -> Prediction:
     # Built from values that are valid by construction (model classes, probabilities, a
     # fresh UUID): model_construct skips validating them again on the request path.
-    classes = model.classes
-    order = np.argsort(-probabilities, kind="stable")[:top_k]
-    ranked = [
-        RankedClass.model_construct(
-            prdtypecode=int(classes[i]),
-            label=CATEGORY_LABELS.get(int(classes[i]), str(classes[i])),
-            probability=round(float(probabilities[i]), 6),
-        )
-        for i in order
-    ]
+    ranked = rank(probabilities, model.classes, top_k)
     best = ranked[0]
     return Prediction.model_construct(
         prediction_id=str(uuid.uuid4()),
@@ -77,27 +66,22 @@ def _record(
     prediction: Prediction,
     latency: float,
 ) -> None:
-    probe = probe_for(model.pipeline)
     record = prediction_record(
         prediction_id=prediction.prediction_id,
         predicted_at=datetime.now(UTC),
         model_version=prediction.model_version,
         designation=item.designation,
         description=item.description,
-        predicted_code=prediction.prdtypecode,
-        confidence=prediction.confidence,
-        top_k=[(r.prdtypecode, r.probability) for r in prediction.top_k],
+        ranked=prediction.top_k,
         latency_ms=latency * 1000,
-        unknown_token_share=(
-            probe.unknown_share(item.designation, item.description) if probe else None
-        ),
+        unknown_token_share=unknown_share(model.pipeline, item.designation, item.description),
         productid=item.productid,
         imageid=item.imageid,
     )
     state.prediction_log.log(record)
     metrics.PREDICTIONS.labels(str(prediction.prdtypecode)).inc()
     metrics.CONFIDENCE.observe(prediction.confidence)
-    metrics.TEXT_LENGTH.observe(record["text_length"])
+    metrics.TEXT_LENGTH.observe(record.text_length)
 
 
 def _no_model(state: ServingState) -> HTTPException:

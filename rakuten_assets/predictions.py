@@ -1,0 +1,195 @@
+"""Predictions as the domain sees them: ranked classes, the prediction-log record, its insert.
+
+The API and the traffic simulator both rank, measure and log through this module, so every
+producer of ``prediction_log`` rows computes the drift signals the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from rakuten_assets.categories import CATEGORY_LABELS
+from rakuten_assets.db import prediction_log
+from rakuten_assets.drift.vocabulary import probe_for
+
+#: How many ranked classes a prediction returns and logs unless asked otherwise.
+DEFAULT_TOP_K: Final = 3
+#: Rows per insert transaction.
+INSERT_CHUNK: Final = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class RankedClass:
+    """A product type and its probability for one listing."""
+
+    prdtypecode: int
+    label: str
+    probability: float
+
+
+def rank(
+    probabilities: npt.NDArray[np.floating[Any]], classes: Sequence[Any] | np.ndarray, k: int
+) -> list[RankedClass]:
+    """The ``k`` most probable classes of one probability row, best first.
+
+    Ties keep the model's class order. Probabilities are rounded to 6 decimals, as answered and
+    logged.
+    """
+    ranked = []
+    for i in np.argsort(-probabilities, kind="stable")[:k]:
+        code = int(classes[i])
+        label = CATEGORY_LABELS.get(code, str(code))
+        ranked.append(RankedClass(code, label, round(float(probabilities[i]), 6)))
+    return ranked
+
+
+def unknown_share(model: Any, designation: str, description: str | None) -> float | None:
+    """Share of the listing's word tokens that ``model`` never saw; None without a word block."""
+    probe = probe_for(model)
+    return probe.unknown_share(designation, description) if probe is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRecord:
+    """One row of ``prediction_log``: what a model predicted for a listing, when, how fast."""
+
+    prediction_id: str
+    #: Timezone-aware, in UTC.
+    predicted_at: datetime
+    model_version: int
+    text_length: int
+    word_count: int
+    has_description: bool
+    predicted_code: int
+    confidence: float
+    #: ``(prdtypecode, probability)`` pairs, best first.
+    top_k: tuple[tuple[int, float], ...]
+    latency_ms: float
+    unknown_token_share: float | None
+    productid: int | None = None
+    imageid: int | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """The column values of this record's ``prediction_log`` row."""
+        return {
+            "prediction_id": self.prediction_id,
+            "predicted_at": self.predicted_at,
+            "model_version": self.model_version,
+            "text_length": self.text_length,
+            "word_count": self.word_count,
+            "has_description": self.has_description,
+            "predicted_code": self.predicted_code,
+            "confidence": self.confidence,
+            "top_k": [[code, probability] for code, probability in self.top_k],
+            "latency_ms": self.latency_ms,
+            "productid": self.productid,
+            "imageid": self.imageid,
+            "unknown_token_share": self.unknown_token_share,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as JSON-ready values (``predicted_at`` in ISO 8601 with its offset)."""
+        return self.as_row() | {"predicted_at": self.predicted_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, values: Mapping[str, Any]) -> PredictionRecord:
+        """The record that ``to_json`` gave ``values``."""
+        predicted_at = datetime.fromisoformat(values["predicted_at"])
+        return cls(
+            **{
+                **values,
+                "predicted_at": _utc(predicted_at, f"record {values['prediction_id']}"),
+                "top_k": tuple((int(code), float(p)) for code, p in values["top_k"]),
+            }
+        )
+
+
+def _utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(
+            f"{what}: predicted_at {moment.isoformat()} has no time zone; pass an aware "
+            "datetime (e.g. datetime.now(UTC))"
+        )
+    # SQLite keeps the wall-clock time and drops the offset: a local time would land hours
+    # off in the drift windows.
+    return moment.astimezone(UTC)
+
+
+def prediction_record(
+    *,
+    prediction_id: str,
+    predicted_at: datetime,
+    model_version: int,
+    designation: str,
+    description: str | None,
+    ranked: Sequence[RankedClass],
+    latency_ms: float,
+    unknown_token_share: float | None,
+    productid: int | None = None,
+    imageid: int | None = None,
+) -> PredictionRecord:
+    """The log record of one prediction; ``ranked`` is its ranking, best first (``rank``).
+
+    The text signals of drift monitoring (length, words, description present) are measured
+    here, from the raw fields.
+    """
+    if not ranked:
+        raise ValueError(f"prediction {prediction_id}: a record needs at least one ranked class")
+    text = designation + (" " + description if description else "")
+    best = ranked[0]
+    return PredictionRecord(
+        prediction_id=prediction_id,
+        predicted_at=_utc(predicted_at, f"prediction {prediction_id}"),
+        model_version=model_version,
+        text_length=len(text),
+        word_count=len(text.split()),
+        has_description=bool(description and description.strip()),
+        predicted_code=best.prdtypecode,
+        confidence=best.probability,
+        top_k=tuple((r.prdtypecode, r.probability) for r in ranked),
+        latency_ms=round(latency_ms, 3),
+        unknown_token_share=unknown_token_share,
+        productid=productid,
+        imageid=imageid,
+    )
+
+
+def insert_records(
+    engine: Engine, records: Sequence[PredictionRecord], *, chunk_size: int = INSERT_CHUNK
+) -> int:
+    """Insert the records, one transaction per chunk; returns how many were new.
+
+    A ``prediction_id`` already logged is skipped, not an error: replaying a batch whose
+    commit went through is harmless.
+    """
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        insert: Any = pg_insert
+    elif dialect == "sqlite":
+        insert = sqlite_insert
+    else:
+        raise NotImplementedError(
+            f"prediction log inserts support PostgreSQL and SQLite, not {dialect}"
+        )
+    statement = (
+        insert(prediction_log)
+        .on_conflict_do_nothing(index_elements=["prediction_id"])
+        .returning(prediction_log.c.prediction_id)
+    )
+    inserted = 0
+    for start in range(0, len(records), chunk_size):
+        rows = [record.as_row() for record in records[start : start + chunk_size]]
+        with engine.begin() as conn:
+            # RETURNING lists the rows written: the rowcount of a multi-row insert is -1 on
+            # PostgreSQL.
+            inserted += len(conn.execute(statement, rows).all())
+    return inserted
