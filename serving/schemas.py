@@ -134,12 +134,6 @@ class BatchPrediction(BaseModel):
     predictions: list[Prediction]
 
 
-class Problem(BaseModel):
-    """An error answer."""
-
-    detail: Any
-
-
 class OperatorRequest(BaseModel):
     """Who asks for an action and why (both recorded with it)."""
 

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
@@ -81,15 +80,3 @@ def probe_for(model: Any) -> VocabularyProbe | None:
         probe = VocabularyProbe(vocabulary, lambda text: split(preprocess(text)))
     _PROBES[model] = probe
     return probe
-
-
-def unknown_token_shares(model: Any, frame: pd.DataFrame) -> list[float | None]:
-    """The unknown-token share of each row of a ``designation``/``description`` frame."""
-    probe = probe_for(model)
-    if probe is None:
-        return [None] * len(frame)
-    descriptions = frame["description"] if "description" in frame else [None] * len(frame)
-    return [
-        probe.unknown_share(str(d), None if pd.isna(e) else str(e))
-        for d, e in zip(frame["designation"], descriptions, strict=True)
-    ]
