@@ -1,25 +1,30 @@
 """Predictions as the domain sees them: ranked classes, the prediction-log record, its insert.
 
-The API and the traffic simulator both rank, measure and log through this module, so every
-producer of ``prediction_log`` rows computes the drift signals the same way.
+The API and the traffic simulator both rank, measure (text signals, unknown-token share) and
+log through this module, so every producer of ``prediction_log`` rows measures the drift
+signals the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.db import prediction_log
-from rakuten_assets.drift.vocabulary import probe_for
+from rakuten_assets.training.text import clean_text
 
 #: How many ranked classes a prediction returns and logs unless asked otherwise.
 DEFAULT_TOP_K: Final = 3
@@ -50,6 +55,72 @@ def rank(
         label = CATEGORY_LABELS.get(code, str(code))
         ranked.append(RankedClass(code, label, round(float(probabilities[i]), 6)))
     return ranked
+
+
+@dataclass(frozen=True)
+class VocabularyProbe:
+    """The word vocabulary of a fitted model and the function that tokenizes like it does.
+
+    Text length and word count miss a change of vocabulary (new brands, new product lines with
+    titles of the usual length); the share of tokens the model never saw catches it, for one
+    dictionary lookup per token. Tokens are produced as the model's word vectorizer produces
+    them (after the model's own cleaning), so the share means "unknown to this model".
+    """
+
+    vocabulary: frozenset[str]
+    tokenize: Callable[[str], list[str]]
+
+    def unknown_share(self, designation: str, description: str | None) -> float:
+        """Share of word tokens of ``designation . description`` unknown to the model (0..1).
+
+        A text without any token counts as 0.0 (nothing unknown in it).
+        """
+        text = f"{clean_text(designation)} . {clean_text(description or '')}"
+        tokens = self.tokenize(text)
+        if not tokens:
+            return 0.0
+        unknown = sum(1 for token in tokens if token not in self.vocabulary)
+        return round(unknown / len(tokens), 6)
+
+
+def _word_vectorizer(model: Any) -> TfidfVectorizer | None:
+    """The first fitted word-level TfidfVectorizer inside ``model`` (pipelines, column blocks)."""
+    if isinstance(model, TfidfVectorizer):
+        fitted = hasattr(model, "vocabulary_")
+        return model if fitted and model.analyzer == "word" else None
+    if isinstance(model, Pipeline):
+        children: Sequence[Any] = [step for _, step in model.steps]
+    elif isinstance(model, ColumnTransformer) and hasattr(model, "transformers_"):
+        children = [transformer for _, transformer, _ in model.transformers_]
+    else:
+        return None
+    for child in children:
+        found = _word_vectorizer(child)
+        if found is not None:
+            return found
+    return None
+
+
+_PROBES: weakref.WeakKeyDictionary[Any, VocabularyProbe | None] = weakref.WeakKeyDictionary()
+
+
+def probe_for(model: Any) -> VocabularyProbe | None:
+    """The probe of a fitted model (built once per model object); None without a word block."""
+    try:
+        return _PROBES[model]
+    except KeyError:
+        pass
+    vectorizer = _word_vectorizer(model)
+    probe = None
+    if vectorizer is not None:
+        preprocess = vectorizer.build_preprocessor()
+        split = vectorizer.build_tokenizer()
+        # Unigrams only: with word n-grams the vocabulary also holds "a b" entries, and a token
+        # is "known" when the unigram is.
+        vocabulary = frozenset(term for term in vectorizer.vocabulary_ if " " not in term)
+        probe = VocabularyProbe(vocabulary, lambda text: split(preprocess(text)))
+    _PROBES[model] = probe
+    return probe
 
 
 def unknown_share(model: Any, designation: str, description: str | None) -> float | None:

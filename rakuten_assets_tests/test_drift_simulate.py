@@ -22,7 +22,7 @@ from rakuten_assets.cli import main
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine, prediction_log, upgrade_schema
 from rakuten_assets.drift import simulate
-from rakuten_assets.drift.vocabulary import probe_for
+from rakuten_assets.predictions import probe_for
 from rakuten_assets.settings import get_settings
 from rakuten_assets.training.model import ModelParams, fit
 from rakuten_assets_tests.test_serving_support import MODEL, promote, register_version

@@ -14,15 +14,18 @@ from sklearn.pipeline import Pipeline
 from sqlalchemy import Engine, func, select
 
 from rakuten_assets.categories import CATEGORY_LABELS
+from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import prediction_log
 from rakuten_assets.predictions import (
     PredictionRecord,
     RankedClass,
     insert_records,
     prediction_record,
+    probe_for,
     rank,
     unknown_share,
 )
+from rakuten_assets.training.model import ModelParams, fit
 
 AT = datetime(2026, 3, 10, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -73,8 +76,8 @@ def test_rank_rounds_to_six_decimals_and_names_an_unknown_code_by_its_number() -
 # --- unknown-token share ------------------------------------------------------------------------
 
 
-def _fitted(analyzer: str) -> Pipeline:
-    pipeline = Pipeline([("words", TfidfVectorizer(analyzer=analyzer))])
+def _fitted(analyzer: str, ngram_range: tuple[int, int] = (1, 1)) -> Pipeline:
+    pipeline = Pipeline([("words", TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range))])
     return pipeline.fit(["coussin lin lavé", "livre roman policier"])
 
 
@@ -87,6 +90,25 @@ def test_unknown_share_counts_the_tokens_missing_from_the_model_vocabulary() -> 
 
 def test_unknown_share_is_none_for_a_model_without_a_word_vocabulary() -> None:
     assert unknown_share(_fitted("char"), "Coussin velours", None) is None
+    assert probe_for(Pipeline([("words", TfidfVectorizer())])) is None  # not fitted
+
+
+def test_word_pairs_of_the_vocabulary_are_not_tokens() -> None:
+    probe = probe_for(_fitted("word", ngram_range=(1, 2)))
+    assert probe is not None
+    assert probe.vocabulary == {"coussin", "lin", "lavé", "livre", "roman", "policier"}
+    assert probe.unknown_share("Lin coussin", None) == 0.0
+
+
+def test_the_unknown_share_finds_the_word_block_inside_the_served_model(
+    small_split: SplitCatalog,
+) -> None:
+    pipeline = fit(small_split.pool.head(600), ModelParams(max_iter=20))
+    probe = probe_for(pipeline)
+    assert probe is not None
+    assert "coussin" in probe.vocabulary
+    assert probe_for(pipeline) is probe  # built once per model
+    assert unknown_share(pipeline, "Coussin zzqxv", None) == 0.5
 
 
 # --- the record ---------------------------------------------------------------------------------

@@ -51,12 +51,12 @@ from sqlalchemy import Engine
 
 from rakuten_assets.categories import CATEGORY_CODES, REAL_CATALOG_ROWS, REAL_CLASS_COUNTS
 from rakuten_assets.data.synthetic import generate_catalog
-from rakuten_assets.drift.vocabulary import probe_for
 from rakuten_assets.predictions import (
     DEFAULT_TOP_K,
     PredictionRecord,
     insert_records,
     prediction_record,
+    probe_for,
     rank,
     unknown_share,
 )
