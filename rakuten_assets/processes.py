@@ -157,7 +157,10 @@ def mlflow_server(workdir: Path) -> Iterator[str]:
         "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     uri = f"http://127.0.0.1:{port}"
-    with running(command, health_url=f"{uri}/health", log_path=workdir / "mlflow.log"):
+    # MLflow 3's server starts seven job-queue consumers (GenAI scorers, trace rollups) that
+    # poll all the time: about a core's worth of CPU here, for features the platform never uses.
+    no_jobs = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with running(command, health_url=f"{uri}/health", log_path=workdir / "mlflow.log", env=no_jobs):
         yield uri
 
 

@@ -21,11 +21,11 @@ from rakuten_assets.drift.report import (
 from rakuten_assets.drift.rollups import CLASS_SIGNAL, FLOAT_BUCKETS, bucket, refresh_rollups
 from rakuten_assets.drift.stats import Binning
 from rakuten_assets.drift.windows import day_bounds
+from rakuten_assets.predictions import insert_records
 from rakuten_assets_tests.test_drift_report import (
     DAY,
     PARAMETERS,
     _traffic,
-    insert,
     log,
     parameters,
     paris,
@@ -84,7 +84,7 @@ def varied_traffic(seed: int = 1) -> list[dict[str, Any]]:
 def test_the_report_from_rollups_is_the_report_from_the_log(
     engine: Engine, binning: Binning
 ) -> None:
-    insert(engine, [record(**row) for row in varied_traffic()])
+    insert_records(engine, [record(**row) for row in varied_traffic()])
     from_log = compute_report_from_log(engine, DAY, parameters(binning=binning))
     assert from_log.signal("text_length").flagged  # a report with something in it
     assert rollup_rows(engine) == 0  # the reference computation writes nothing
@@ -106,7 +106,7 @@ def test_the_report_from_rollups_is_the_report_from_the_log(
 
 
 def test_late_rows_change_the_next_report_as_a_fresh_computation_would(engine: Engine) -> None:
-    insert(engine, [record(**row) for row in varied_traffic()])
+    insert_records(engine, [record(**row) for row in varied_traffic()])
     first = compute_report(engine, DAY, PARAMETERS)
     before = headers(engine)
 
@@ -127,7 +127,7 @@ def test_late_rows_change_the_next_report_as_a_fresh_computation_would(engine: E
 
 
 def test_a_day_whose_rows_were_deleted_is_rebuilt(engine: Engine) -> None:
-    insert(engine, [record(**row) for row in varied_traffic()])
+    insert_records(engine, [record(**row) for row in varied_traffic()])
     compute_report(engine, DAY, PARAMETERS)
     start, end = day_bounds(DAY - timedelta(days=3), PARIS)
     with engine.begin() as conn:
@@ -162,7 +162,7 @@ def test_the_next_daily_report_aggregates_only_its_new_day(engine: Engine) -> No
 
 
 def test_two_timezones_keep_separate_rollups(engine: Engine) -> None:
-    insert(engine, [record(**row) for row in varied_traffic()])
+    insert_records(engine, [record(**row) for row in varied_traffic()])
     # 23:30 UTC is already the next day in Tokyo (UTC+9): the two rollups of that day differ.
     late_evening = datetime.combine(DAY - timedelta(days=4), datetime.min.time(), UTC)
     log(engine, late_evening + timedelta(hours=23, minutes=30), count=50, code=10)
@@ -191,7 +191,7 @@ def test_insufficient_data_from_rollups(engine: Engine) -> None:
 
 
 def test_concurrent_reports_rebuild_the_same_days_without_colliding(engine: Engine) -> None:
-    insert(engine, [record(**row) for row in varied_traffic()])
+    insert_records(engine, [record(**row) for row in varied_traffic()])
     days = PARAMETERS.days(DAY)
     start = threading.Barrier(3)
     errors: list[Exception] = []
