@@ -11,10 +11,12 @@ STAMP := $(VENV)/.installed
 
 # Installs exactly what uv.lock says (--locked fails when uv.lock is out of date with
 # pyproject.toml: run `make lock`); --inexact keeps uv itself, which pip put in the venv.
+# --compile-bytecode writes the .pyc files once: with PYTHONDONTWRITEBYTECODE set (as here),
+# every CLI, server and test process would otherwise compile Dagster and MLflow from source.
 $(STAMP): pyproject.toml uv.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --quiet --locked --inexact --extra dev \
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --quiet --locked --inexact --extra dev --compile-bytecode \
 	    --python $(PY)
 	touch $(STAMP)
 

@@ -66,7 +66,9 @@ def venv_dir(target: str, root: Path = DEFAULT_ROOT) -> Path:
 
 def stamp_of(spec: VenvSpec, python: str) -> str:
     """Changes whenever the lock or the interpreter change, so the venv gets rebuilt."""
-    payload = json.dumps({"lock": spec.lock_file.read_text(), "python": python}, sort_keys=True)
+    payload = json.dumps(
+        {"lock": spec.lock_file.read_text(), "python": python, "bytecode": True}, sort_keys=True
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -122,7 +124,12 @@ def ensure_venv(target: str, root: Path = DEFAULT_ROOT) -> Path:
         # --clear: a stale or half-built venv (interrupted install) is rebuilt from nothing.
         _run([uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(path)])
         python = str(path / "bin" / "python")
-        _run([uv, "pip", "sync", "--quiet", "--python", python, str(spec.lock_file)])
+        # --compile-bytecode: Airflow imports thousands of modules in every task and CLI call;
+        # without .pyc files (PYTHONDONTWRITEBYTECODE) each process compiles them again.
+        _run([
+            uv, "pip", "sync", "--quiet", "--compile-bytecode", "--python", python,
+            str(spec.lock_file),
+        ])  # fmt: skip
         # Written last: its presence means the install above completed.
         stamp_file.write_text(stamp + "\n")
     return path
