@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -393,6 +393,34 @@ def _shares(counts: IntArray) -> tuple[float, ...]:
     return tuple(float(x) for x in counts / counts.sum())
 
 
+def _result(
+    name: str,
+    kind: Literal["numeric", "categorical"],
+    test: TestResult,
+    reference_counts: IntArray,
+    current_counts: IntArray,
+    **described: Any,
+) -> SignalResult:
+    """The result of one signal from its binned counts and its test: PSI, the combined
+    severity and JS distance are computed the same way for both kinds of signal."""
+    psi_value = psi_from_counts(reference_counts, current_counts)
+    return SignalResult(
+        name=name,
+        kind=kind,
+        test=test.test,
+        psi=psi_value,
+        psi_severity=severity_from_psi(psi_value),
+        statistic=test.statistic,
+        p_value=test.p_value,
+        flagged=test.flagged,
+        severity=signal_severity(psi_value, test.flagged),
+        js_distance=js_distance(reference_counts, current_counts),
+        reference_share=_shares(reference_counts),
+        current_share=_shares(current_counts),
+        **described,
+    )
+
+
 def compare_numeric(
     name: str,
     reference: Sample,
@@ -405,24 +433,16 @@ def compare_numeric(
     ref = as_value_counts(reference, "reference")
     cur = as_value_counts(current, "current")
     hist = binned(ref, cur, bins=bins, binning=binning)
-    psi_value = psi_from_counts(hist.reference_counts, hist.current_counts)
     test = ks_test(ref, cur)
     constant = ref.values.size == cur.values.size == 1 and ref.values[0] == cur.values[0]
-    return SignalResult(
-        name=name,
-        kind="numeric",
-        test="ks",
-        psi=psi_value,
-        psi_severity=severity_from_psi(psi_value),
-        statistic=test.statistic,
-        p_value=test.p_value,
-        flagged=test.flagged,
-        severity=signal_severity(psi_value, test.flagged),
-        js_distance=js_distance(hist.reference_counts, hist.current_counts),
+    return _result(
+        name,
+        "numeric",
+        test,
+        hist.reference_counts,
+        hist.current_counts,
         reference_count=ref.n,
         current_count=cur.n,
-        reference_share=_shares(hist.reference_counts),
-        current_share=_shares(hist.current_counts),
         edges=tuple(float(e) for e in hist.edges),
         reference_mean=ref.mean,
         current_mean=cur.mean,
@@ -437,22 +457,14 @@ def compare_categorical(
     """PSI over class proportions, Chi² and JS of a categorical signal's class counts."""
     aligned = align_classes(reference, current)
     test = chi2_test(reference, current)
-    psi_value = psi_from_counts(aligned.reference_counts, aligned.current_counts)
-    return SignalResult(
-        name=name,
-        kind="categorical",
-        test="chi2",
-        psi=psi_value,
-        psi_severity=severity_from_psi(psi_value),
-        statistic=test.statistic,
-        p_value=test.p_value,
-        flagged=test.flagged,
-        severity=signal_severity(psi_value, test.flagged),
-        js_distance=js_distance(aligned.reference_counts, aligned.current_counts),
+    return _result(
+        name,
+        "categorical",
+        test,
+        aligned.reference_counts,
+        aligned.current_counts,
         reference_count=int(aligned.reference_counts.sum()),
         current_count=int(aligned.current_counts.sum()),
-        reference_share=_shares(aligned.reference_counts),
-        current_share=_shares(aligned.current_counts),
         categories=aligned.categories,
         note=test.note,
     )
