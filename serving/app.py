@@ -53,6 +53,7 @@ def _build_state(settings: Settings) -> ServingState:
     )
     batcher = MicroBatcher(
         store,
+        logger,
         max_size=settings.api_microbatch_max_size,
         max_wait_seconds=settings.api_microbatch_max_wait_ms / 1000,
     )

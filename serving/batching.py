@@ -1,42 +1,144 @@
-"""Micro-batching of concurrent single predictions.
+"""Scoring in batches: micro-batching of concurrent single predictions, one pass per batch.
 
-sklearn pays a fixed cost per ``predict_proba`` call (DataFrame, pipeline dispatch, sparse
-matrix set-up) that dwarfs the per-row cost of our TF-IDF + LogReg model. Concurrent
-``/predict`` calls therefore wait on one asyncio queue; one consumer takes whatever is queued
-(up to ``max_size``, waiting at most ``max_wait`` for company) and scores it in one call on a
-worker thread, so the event loop keeps accepting requests meanwhile.
+sklearn pays a fixed cost per call that dwarfs the per-row cost of our TF-IDF + LogReg model,
+and every per-request step on the event loop holds the GIL while other requests wait. So
+concurrent ``/predict`` calls wait on one asyncio queue; one consumer takes whatever is queued
+(up to ``max_size``, waiting at most ``max_wait`` for company) and hands the batch to a worker
+thread, which does everything that can be done once per batch (:func:`score`): the model call,
+the ranking, the unknown-token share, the log records, the metrics, each answer's JSON. The
+records are then journalled with one group commit (``PredictionLogger.commit``) and only then
+are the requests answered, while the next batch is already being scored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-import numpy as np
-
+from rakuten_assets.predictions import PredictionRecord, prediction_record, rank, unknown_share
 from serving import metrics
 from serving.model_store import LoadedModel, ModelStore
+from serving.prediction_log import PredictionLogger
 
 
 class NoModelError(RuntimeError):
     """No model is loaded yet (nothing in the registry and no local copy)."""
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One listing to classify, as a request brought it."""
+
+    designation: str
+    description: str | None
+    top_k: int
+    productid: int | None = None
+    imageid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One answered prediction: its JSON body (a ``schemas.Prediction``) and its log record."""
+
+    body: bytes
+    record: PredictionRecord
+
+
+def score(model: LoadedModel, items: Sequence[Item], started: Sequence[float]) -> list[Scored]:
+    """Score the items with one model call; ``started[i]`` is when item i's request arrived.
+
+    Runs off the event loop. The answers are serialised here, once, from values that are
+    valid by construction (model classes, probabilities, fresh UUIDs).
+    """
+    probabilities = model.predict_proba([(item.designation, item.description) for item in items])
+    predicted_at = datetime.now(UTC)
+    done = time.perf_counter()
+    classes = model.classes
+    scored = []
+    for item, row, arrived in zip(items, probabilities, started, strict=True):
+        ranked = rank(row, classes, item.top_k)
+        best = ranked[0]
+        prediction_id = str(uuid.uuid4())
+        body = {
+            "prediction_id": prediction_id,
+            "prdtypecode": best.prdtypecode,
+            "label": best.label,
+            "confidence": best.probability,
+            "top_k": [
+                {"prdtypecode": r.prdtypecode, "label": r.label, "probability": r.probability}
+                for r in ranked
+            ],
+            "model_version": model.version,
+        }
+        record = prediction_record(
+            prediction_id=prediction_id,
+            predicted_at=predicted_at,
+            model_version=model.version,
+            designation=item.designation,
+            description=item.description,
+            ranked=ranked,
+            latency_ms=(done - arrived) * 1000,
+            unknown_token_share=unknown_share(model.pipeline, item.designation, item.description),
+            productid=item.productid,
+            imageid=item.imageid,
+        )
+        scored.append(Scored(_json(body), record))
+    observe(scored)
+    return scored
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def batch_body(model_version: int, scored: Sequence[Scored]) -> bytes:
+    """The JSON of a ``schemas.BatchPrediction`` from the items' own answers."""
+    return b'{"model_version":%d,"predictions":[%b]}' % (
+        model_version,
+        b",".join(s.body for s in scored),
+    )
+
+
+def observe(scored: Sequence[Scored]) -> None:
+    """The per-prediction metrics of a batch, counted once per predicted class."""
+    for code, count in Counter(s.record.predicted_code for s in scored).items():
+        metrics.PREDICTIONS.labels(str(code)).inc(count)
+    for s in scored:
+        metrics.CONFIDENCE.observe(s.record.confidence)
+        metrics.TEXT_LENGTH.observe(s.record.text_length)
+
+
+@dataclass(eq=False, slots=True)
 class _Pending:
-    row: tuple[str, str | None]
-    future: asyncio.Future[tuple[LoadedModel, np.ndarray]]
+    item: Item
+    started: float
+    future: asyncio.Future[tuple[LoadedModel, Scored]]
 
 
 class MicroBatcher:
-    def __init__(self, store: ModelStore, *, max_size: int, max_wait_seconds: float) -> None:
+    def __init__(
+        self,
+        store: ModelStore,
+        prediction_log: PredictionLogger,
+        *,
+        max_size: int,
+        max_wait_seconds: float,
+    ) -> None:
         self.store = store
+        self.prediction_log = prediction_log
         self.max_size = max_size
         self.max_wait = max_wait_seconds
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._commits: set[asyncio.Task[None]] = set()
         # One thread: batches are scored one after the other while the next one fills up.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="micro-batch")
 
@@ -48,20 +150,20 @@ class MicroBatcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        # Batches already scored are answered once their records are on disk.
+        await asyncio.gather(*self._commits, return_exceptions=True)
         while not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():
                 pending.future.set_exception(NoModelError("the service is shutting down"))
         self._executor.shutdown(wait=True)
 
-    async def predict(
-        self, designation: str, description: str | None
-    ) -> tuple[LoadedModel, np.ndarray]:
-        """Class probabilities of one listing, and the model that computed them."""
-        future: asyncio.Future[tuple[LoadedModel, np.ndarray]] = (
+    async def predict(self, item: Item, started: float) -> tuple[LoadedModel, Scored]:
+        """One listing's answer once its log record is on disk, and the model that scored it."""
+        future: asyncio.Future[tuple[LoadedModel, Scored]] = (
             asyncio.get_running_loop().create_future()
         )
-        self._queue.put_nowait(_Pending((designation, description), future))
+        self._queue.put_nowait(_Pending(item, started, future))
         return await future
 
     def _drain_into(self, batch: list[_Pending]) -> None:
@@ -86,20 +188,42 @@ class MicroBatcher:
                 continue
             model = self.store.current  # read once: the whole batch uses the same model
             if model is None:
-                for pending in batch:
-                    pending.future.set_exception(NoModelError("no model loaded"))
+                _fail(batch, NoModelError("no model loaded"))
                 continue
-            rows = [p.row for p in batch]
-            metrics.BATCH_SIZE.observe(len(rows))
+            metrics.BATCH_SIZE.observe(len(batch))
             try:
-                probabilities = await loop.run_in_executor(
-                    self._executor, model.predict_proba, rows
+                scored = await loop.run_in_executor(
+                    self._executor,
+                    score,
+                    model,
+                    [p.item for p in batch],
+                    [p.started for p in batch],
                 )
             except Exception as exc:
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
+                _fail(batch, exc)
                 continue
-            for pending, row in zip(batch, probabilities, strict=True):
-                if not pending.future.done():
-                    pending.future.set_result((model, row))
+            # Journalled while the next batch is scored.
+            task = asyncio.create_task(self._answer(model, batch, scored))
+            self._commits.add(task)
+            task.add_done_callback(self._commits.discard)
+
+    async def _answer(
+        self, model: LoadedModel, batch: list[_Pending], scored: list[Scored]
+    ) -> None:
+        try:
+            await self.prediction_log.commit([s.record for s in scored])
+        except Exception as exc:
+            _fail(batch, exc)
+            return
+        now = time.perf_counter()
+        histogram = metrics.LATENCY.labels("predict")
+        for pending, answer in zip(batch, scored, strict=True):
+            histogram.observe(now - pending.started)
+            if not pending.future.done():
+                pending.future.set_result((model, answer))
+
+
+def _fail(batch: list[_Pending], exc: Exception) -> None:
+    for pending in batch:
+        if not pending.future.done():
+            pending.future.set_exception(exc)

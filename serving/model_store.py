@@ -17,6 +17,7 @@ import shutil
 import sys
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +25,11 @@ from typing import Any
 
 import mlflow
 import numpy as np
-import pandas as pd
-import sklearn
 from mlflow.tracking import MlflowClient
 
 from rakuten_assets import registry
 from rakuten_assets.settings import Settings
+from rakuten_assets.training.inference import Scorer, scorer_for
 from serving import metrics
 
 log = logging.getLogger("serving.model")
@@ -72,17 +72,18 @@ class LoadedModel:
     data_version: dict[str, Any] | None
     source: str
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: How rows are scored: the lean path derived from ``pipeline`` when it has one.
+    scorer: Scorer = field(init=False)
 
-    @property
-    def classes(self) -> np.ndarray:
-        return np.asarray(self.pipeline.classes_)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scorer", scorer_for(self.pipeline))
+        object.__setattr__(self, "classes", np.asarray(self.pipeline.classes_))
 
-    def predict_proba(self, rows: list[tuple[str, str | None]]) -> np.ndarray:
-        frame = pd.DataFrame(rows, columns=["designation", "description"])
-        # The pipeline and its inputs are ours (two string columns): sklearn's per-call
-        # parameter and finiteness checks are pure overhead on every micro-batch.
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            return np.asarray(self.pipeline.predict_proba(frame))
+    #: The model's class labels, in the order of a probability row.
+    classes: np.ndarray = field(init=False)
+
+    def predict_proba(self, rows: Sequence[tuple[str, str | None]]) -> np.ndarray:
+        return self.scorer.predict_proba(rows)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -35,6 +35,11 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name].fillna("").astype(str)
 
 
+def combined_text(designation: str, description: str | None) -> str:
+    """One listing's ``designation . description``, cleaned as one string (``combine_fields``)."""
+    return clean_text(f"{designation} . {description or ''}")
+
+
 def combine_fields(frame: pd.DataFrame) -> np.ndarray:
     """Raw ``designation`` + ``description`` columns -> one cleaned string per row."""
     joined = _column(frame, "designation") + " . " + _column(frame, "description")
@@ -46,6 +51,17 @@ def title_only(frame: pd.DataFrame) -> np.ndarray:
     return np.array([clean_text(v) for v in _column(frame, "designation")], dtype=object)
 
 
+def listing_texts(
+    designation: str, description: str | None, description_max_chars: int = 0
+) -> tuple[str, str]:
+    """One listing's ``(text, title)`` as ``listing_fields`` makes them, from its raw fields."""
+    title = clean_text(designation)
+    cleaned = clean_text(description or "")
+    if description_max_chars > 0:
+        cleaned = cleaned[:description_max_chars].rstrip()
+    return f"{title} . {cleaned}".strip(), title
+
+
 def listing_fields(frame: pd.DataFrame, description_max_chars: int = 0) -> pd.DataFrame:
     """Raw listing columns -> the two cleaned texts the feature blocks read.
 
@@ -53,13 +69,15 @@ def listing_fields(frame: pd.DataFrame, description_max_chars: int = 0) -> pd.Da
     first ``description_max_chars`` cleaned characters when that is > 0), ``title`` the cleaned
     ``designation`` alone. Each field is cleaned once.
     """
-    title = [clean_text(v) for v in _column(frame, "designation")]
-    description = [clean_text(v) for v in _column(frame, "description")]
-    if description_max_chars > 0:
-        description = [d[:description_max_chars].rstrip() for d in description]
-    text = [f"{t} . {d}".strip() for t, d in zip(title, description, strict=True)]
+    pairs = [
+        listing_texts(d, e, description_max_chars)
+        for d, e in zip(_column(frame, "designation"), _column(frame, "description"), strict=True)
+    ]
     return pd.DataFrame(
-        {"text": np.array(text, dtype=object), "title": np.array(title, dtype=object)},
+        {
+            "text": np.array([text for text, _ in pairs], dtype=object),
+            "title": np.array([title for _, title in pairs], dtype=object),
+        },
         index=frame.index,
     )
 

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from rakuten_assets.predictions import prediction_record, rank, unknown_share
 from serving import metrics
-from serving.batching import NoModelError
+from serving.batching import Item, NoModelError, batch_body, score
 from serving.deps import StateDep
-from serving.model_store import LoadedModel
 from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem
 from serving.state import ServingState
 
@@ -44,44 +39,8 @@ def _check_lengths(item: PredictItem, limit: int, where: str) -> None:
             )
 
 
-def _prediction(model: LoadedModel, probabilities: np.ndarray, top_k: int) -> Prediction:
-    # Built from values that are valid by construction (model classes, probabilities, a
-    # fresh UUID): model_construct skips validating them again on the request path.
-    ranked = rank(probabilities, model.classes, top_k)
-    best = ranked[0]
-    return Prediction.model_construct(
-        prediction_id=str(uuid.uuid4()),
-        prdtypecode=best.prdtypecode,
-        label=best.label,
-        confidence=best.probability,
-        top_k=ranked,
-        model_version=model.version,
-    )
-
-
-def _record(
-    state: ServingState,
-    model: LoadedModel,
-    item: PredictItem,
-    prediction: Prediction,
-    latency: float,
-) -> None:
-    record = prediction_record(
-        prediction_id=prediction.prediction_id,
-        predicted_at=datetime.now(UTC),
-        model_version=prediction.model_version,
-        designation=item.designation,
-        description=item.description,
-        ranked=prediction.top_k,
-        latency_ms=latency * 1000,
-        unknown_token_share=unknown_share(model.pipeline, item.designation, item.description),
-        productid=item.productid,
-        imageid=item.imageid,
-    )
-    state.prediction_log.log(record)
-    metrics.PREDICTIONS.labels(str(prediction.prdtypecode)).inc()
-    metrics.CONFIDENCE.observe(prediction.confidence)
-    metrics.TEXT_LENGTH.observe(record.text_length)
+def _item(item: PredictItem) -> Item:
+    return Item(item.designation, item.description, item.top_k, item.productid, item.imageid)
 
 
 def _no_model(state: ServingState) -> HTTPException:
@@ -98,19 +57,12 @@ async def predict(item: PredictItem, state: StateDep) -> Response:
     started = time.perf_counter()
     _check_lengths(item, state.settings.api_max_field_chars, "")
     try:
-        model, probabilities = await state.batcher.predict(item.designation, item.description)
+        model, scored = await state.batcher.predict(_item(item), started)
     except NoModelError:
         raise _no_model(state) from None
-    prediction = _prediction(model, probabilities, item.top_k)
-    latency = time.perf_counter() - started
-    _record(state, model, item, prediction, latency)
-    metrics.LATENCY.labels("predict").observe(latency)
-    # Serialised here: FastAPI would validate the response against `Prediction` once more
-    # (it stays the documented schema).
+    # Serialised once, with the batch (`Prediction` stays the documented schema).
     return Response(
-        prediction.model_dump_json(),
-        media_type="application/json",
-        headers={"X-Model-Version": str(model.version)},
+        scored.body, media_type="application/json", headers={"X-Model-Version": str(model.version)}
     )
 
 
@@ -120,7 +72,7 @@ async def predict(item: PredictItem, state: StateDep) -> Response:
     response_model=BatchPrediction,
     responses=_ERRORS,
 )
-async def predict_batch(body: BatchRequest, state: StateDep, response: Response) -> BatchPrediction:
+async def predict_batch(body: BatchRequest, state: StateDep) -> Response:
     started = time.perf_counter()
     limit = state.settings.api_max_batch_items
     if len(body.items) > limit:
@@ -140,15 +92,14 @@ async def predict_batch(body: BatchRequest, state: StateDep, response: Response)
     model = state.store.current  # one model for the whole batch, even during a swap
     if model is None:
         raise _no_model(state)
-    rows = [(item.designation, item.description) for item in body.items]
-    metrics.BATCH_SIZE.observe(len(rows))
-    probabilities = await asyncio.to_thread(model.predict_proba, rows)
-    predictions = [
-        _prediction(model, p, item.top_k) for item, p in zip(body.items, probabilities, strict=True)
-    ]
-    latency = time.perf_counter() - started
-    for item, prediction in zip(body.items, predictions, strict=True):
-        _record(state, model, item, prediction, latency)
-    metrics.LATENCY.labels("batch").observe(latency)
-    response.headers["X-Model-Version"] = str(model.version)
-    return BatchPrediction(model_version=model.version, predictions=predictions)
+    metrics.BATCH_SIZE.observe(len(body.items))
+    scored = await asyncio.to_thread(
+        score, model, [_item(item) for item in body.items], [started] * len(body.items)
+    )
+    await state.prediction_log.commit([s.record for s in scored])
+    metrics.LATENCY.labels("batch").observe(time.perf_counter() - started)
+    return Response(
+        batch_body(model.version, scored),
+        media_type="application/json",
+        headers={"X-Model-Version": str(model.version)},
+    )
