@@ -14,11 +14,6 @@ from rakuten_assets.calendar import (
 from rakuten_assets.defs.drift import daily_partitions
 from rakuten_assets.defs.partitions import weekly_partitions
 
-# Both jobs are chains (each step needs the one before), so a process per step would only add
-# start-ups: Dagster's default multiprocess executor imports MLflow and scikit-learn again in
-# every step. One process runs the steps in order; a failed step still fails its run.
-_SEQUENTIAL = dg.in_process_executor
-
 
 def build_weekly_job() -> Any:  # dagster does not export the unresolved job type
     """A new definition each call: a resolved job keeps the resources it was first bound to."""
@@ -31,7 +26,6 @@ def build_weekly_job() -> Any:  # dagster does not export the unresolved job typ
             "the golden holdout, and promote it when it passes the gate."
         ),
         tags={"pipeline": "weekly"},
-        executor_def=_SEQUENTIAL,
     )
 
 
@@ -54,7 +48,6 @@ daily_drift_check = dg.define_asset_job(
         "store the drift report, and raise alerts with the recommended action."
     ),
     tags={"pipeline": "daily"},
-    executor_def=_SEQUENTIAL,
 )
 
 #: `0 1 * * *` in Europe/Paris, derived from the partitions: the report for day D runs at 01:00
