@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.processes import free_port
 from rakuten_assets_tests.test_predictions import AT, make_record, stored_rows
 from rakuten_assets_tests.test_serving_support import (
+    Traffic,
     api_env,
     api_server,
     build_registry,
@@ -30,66 +30,19 @@ from serving import prediction_log
 from serving.prediction_log import PredictionLogger
 
 
-class Clients:
-    """Threads predicting until the server goes away; the ids of every 200 they received."""
-
-    def __init__(self, url: str, threads: int = 6) -> None:
-        self.url = url
-        self.answered: list[str] = []
-        self.failures: list[str] = []
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
-
-    def _run(self, index: int) -> None:
-        with httpx.Client(timeout=30) as client:
-            for n in range(1_000_000):
-                try:
-                    if n % 7 == 0:
-                        items = [{"designation": f"lot {index}-{n}-{k}"} for k in range(4)]
-                        answer = client.post(f"{self.url}/predict/batch", json={"items": items})
-                        ids = [p["prediction_id"] for p in answer.json().get("predictions", [])]
-                    else:
-                        answer = client.post(
-                            f"{self.url}/predict", json={"designation": f"coussin {index}-{n}"}
-                        )
-                        ids = [answer.json().get("prediction_id")]
-                except httpx.TransportError:
-                    return  # the server is gone: whatever it answered so far counts
-                with self._lock:
-                    if answer.status_code == 200:
-                        self.answered.extend(ids)
-                    else:
-                        self.failures.append(f"{answer.status_code} {answer.text[:200]}")
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def wait_for(self, count: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.answered) < count:
-            assert time.monotonic() < deadline, f"traffic stalled at {len(self.answered)}"
-            time.sleep(0.02)
-
-    def join(self) -> None:
-        for thread in self._threads:
-            thread.join(timeout=60)
-            assert not thread.is_alive()
-
-
 def test_sigkill_under_load_loses_no_answered_prediction(
     tmp_path: Path, small_split: SplitCatalog
 ) -> None:
     reg = build_registry(tmp_path / "registry", small_split, versions=1)
     env = api_env(tmp_path / "var", reg.tracking_uri, reg.database_url)
-    with api_server(env, tmp_path / "api-1.log") as (url, pid):
-        clients = Clients(url)
-        clients.start()
+    with (
+        api_server(env, tmp_path / "api-1.log") as (url, pid),
+        Traffic(url, threads=6, batch_every=7, batch_items=4, until_disconnected=True) as clients,
+    ):
         clients.wait_for(300)
         os.killpg(pid, signal.SIGKILL)
-        clients.join()
     assert clients.failures == []
-    answered = list(clients.answered)
+    answered = list(clients.ok_ids)
     assert len(set(answered)) == len(answered)
     spool = tmp_path / "var" / "serving" / "spool"
     assert list(spool.glob("*.jsonl")), "the killed process left its journal"

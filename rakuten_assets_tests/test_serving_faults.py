@@ -10,7 +10,6 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from rakuten_assets.db import get_engine, upgrade_schema
 from rakuten_assets.processes import free_port
 from rakuten_assets_tests.test_predictions import AT, make_record, stored_rows
 from rakuten_assets_tests.test_serving_support import (
+    Traffic,
     api_env,
     api_server,
     build_registry,
@@ -87,49 +87,6 @@ def private_pg() -> Iterator[PrivatePostgres]:
     finally:
         get_engine.cache_clear()
         pg.remove()
-
-
-class Traffic:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.ok_ids: list[str] = []
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(3)]
-
-    def _run(self, index: int) -> None:
-        with httpx.Client(timeout=30) as client:
-            n = 0
-            while not self._stop.is_set():
-                n += 1
-                if n % 10 == 0:
-                    items = [{"designation": f"lot {index}-{n}-{k}"} for k in range(5)]
-                    answer = client.post(f"{self.url}/predict/batch", json={"items": items})
-                    ids = [p["prediction_id"] for p in answer.json().get("predictions", [])]
-                else:
-                    answer = client.post(f"{self.url}/predict", json={"designation": f"a {n}"})
-                    ids = [answer.json().get("prediction_id")]
-                if answer.status_code == 200:
-                    self.ok_ids.extend(ids)
-                else:
-                    self.failures.append(f"{answer.status_code} {answer.text[:200]}")
-
-    def wait_for(self, more: int, timeout: float = 120) -> None:
-        target = len(self.ok_ids) + more
-        deadline = time.monotonic() + timeout
-        while len(self.ok_ids) < target:
-            assert time.monotonic() < deadline, f"traffic stalled at {len(self.ok_ids)}"
-            time.sleep(0.05)
-
-    def __enter__(self) -> Traffic:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
 
 
 def _metric(url: str, name: str) -> float:

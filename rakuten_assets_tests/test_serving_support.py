@@ -8,11 +8,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import mlflow
 from sqlalchemy import func, select
 
@@ -132,3 +135,75 @@ def count_logged(database_url: str) -> int:
     engine = get_engine(database_url)
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(prediction_log)).scalar_one())
+
+
+class Traffic:
+    """Client threads calling /predict, and /predict/batch every ``batch_every``-th call, until
+    the block ends; the ids of every 200 (``ok_ids``) and the text of every other answer.
+
+    With ``until_disconnected`` a thread stops quietly when the server goes away (a test that
+    kills it); otherwise a lost connection fails the thread, and the test sees fewer answers.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        threads: int = 3,
+        batch_every: int = 10,
+        batch_items: int = 5,
+        until_disconnected: bool = False,
+    ) -> None:
+        self.url = url
+        self.ok_ids: list[str] = []
+        self.failures: list[str] = []
+        self._batch_every = batch_every
+        self._batch_items = batch_items
+        self._until_disconnected = until_disconnected
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
+
+    def _post(self, client: httpx.Client, index: int, n: int) -> tuple[httpx.Response, list[str]]:
+        if n % self._batch_every == 0:
+            items = [{"designation": f"lot {index}-{n}-{k}"} for k in range(self._batch_items)]
+            answer = client.post(f"{self.url}/predict/batch", json={"items": items})
+            return answer, [p["prediction_id"] for p in answer.json().get("predictions", [])]
+        answer = client.post(f"{self.url}/predict", json={"designation": f"coussin {index}-{n}"})
+        return answer, [answer.json().get("prediction_id")]
+
+    def _run(self, index: int) -> None:
+        with httpx.Client(timeout=30) as client:
+            n = 0
+            while not self._stop.is_set():
+                n += 1
+                try:
+                    answer, ids = self._post(client, index, n)
+                except httpx.TransportError:
+                    if self._until_disconnected:
+                        return  # the server is gone: whatever it answered so far counts
+                    raise
+                with self._lock:
+                    if answer.status_code == 200:
+                        self.ok_ids.extend(ids)
+                    else:
+                        self.failures.append(f"{answer.status_code} {answer.text[:200]}")
+
+    def wait_for(self, more: int, timeout: float = 120) -> None:
+        """Until ``more`` answers beyond those received so far."""
+        target = len(self.ok_ids) + more
+        deadline = time.monotonic() + timeout
+        while len(self.ok_ids) < target:
+            assert time.monotonic() < deadline, f"traffic stalled at {len(self.ok_ids)}"
+            time.sleep(0.02)
+
+    def __enter__(self) -> Traffic:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "a client thread did not stop"
