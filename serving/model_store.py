@@ -74,13 +74,12 @@ class LoadedModel:
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: How rows are scored: the lean path derived from ``pipeline`` when it has one.
     scorer: Scorer = field(init=False)
+    #: The model's class labels, in the order of a probability row.
+    classes: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scorer", scorer_for(self.pipeline))
-        object.__setattr__(self, "classes", np.asarray(self.pipeline.classes_))
-
-    #: The model's class labels, in the order of a probability row.
-    classes: np.ndarray = field(init=False)
+        object.__setattr__(self, "classes", np.asarray(self.scorer.classes_))
 
     def predict_proba(self, rows: Sequence[tuple[str, str | None]]) -> np.ndarray:
         return self.scorer.predict_proba(rows)
