@@ -56,11 +56,11 @@ def generate(
     retry_delay_minutes: float,
 ) -> None:
     """Write one DAG file per scheduled Dagster job into OUT."""
-    from rakuten_assets.definitions import defs
+    from rakuten_assets.definitions import build_defs
 
     try:
         location = location_name or generator.workspace_location_name(workspace)
-        specs = generator.scheduled_jobs(defs, location_name=location)
+        specs = generator.scheduled_jobs(build_defs(), location_name=location)
         options = generator.Options(
             target=target,
             connection_id=connection_id,

@@ -24,7 +24,7 @@ from rakuten_assets.calendar import WEEKLY_JOB, Calendar
 from rakuten_assets.data.catalog import read_holdout
 from rakuten_assets.data.loader import read_loaded
 from rakuten_assets.db import get_engine, upgrade_schema
-from rakuten_assets.defs import ingestion, training
+from rakuten_assets.definitions import build_assets
 from rakuten_assets.defs.jobs import build_weekly_job
 from rakuten_assets.defs.resources import build_resources
 from rakuten_assets.settings import Settings
@@ -54,14 +54,15 @@ def run_backend(backend: str, rows: int, workdir: Path, min_f1: float) -> dict[s
     )
     try:
         upgrade_schema(get_engine(settings.sqlalchemy_url))
-        assets = dg.load_assets_from_modules([ingestion, training])
+        cal = Calendar.from_settings(settings)
+        assets = build_assets(cal)
         defs = dg.Definitions(
-            assets=assets, jobs=[build_weekly_job()], resources=build_resources(settings)
+            assets=assets, jobs=[build_weekly_job(cal)], resources=build_resources(settings)
         )
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         with dg.instance_for_test() as instance:
             dg.materialize(
-                assets,  # type: ignore[arg-type]
+                assets,
                 selection=["product_catalog"],
                 instance=instance,
                 resources=defs.resources,

@@ -12,16 +12,17 @@ from sqlalchemy import func, select
 from rakuten_assets import registry
 from rakuten_assets.calendar import MODEL_QUALITY_CHECK, Calendar
 from rakuten_assets.db import data_loads, get_engine, model_promotions, products, upgrade_schema
-from rakuten_assets.defs import ingestion, training
+from rakuten_assets.definitions import build_assets
 from rakuten_assets.defs.jobs import build_weekly_job
 from rakuten_assets.defs.resources import build_resources
 from rakuten_assets.settings import Settings
 
-ASSETS = dg.load_assets_from_modules([ingestion, training])
+CALENDAR = Calendar.from_settings()
+ASSETS = build_assets(CALENDAR)
 
 
 def partition_key_for(week: int) -> str:
-    return Calendar.from_settings().partition_key_for(week)
+    return CALENDAR.partition_key_for(week)
 
 
 def _settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:
@@ -44,7 +45,7 @@ def instance() -> Iterator[dg.DagsterInstance]:
 def _defs(settings: Settings) -> dg.Definitions:
     upgrade_schema(get_engine(settings.sqlalchemy_url))
     return dg.Definitions(
-        assets=ASSETS, jobs=[build_weekly_job()], resources=build_resources(settings)
+        assets=ASSETS, jobs=[build_weekly_job(CALENDAR)], resources=build_resources(settings)
     )
 
 

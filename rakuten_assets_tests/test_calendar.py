@@ -9,13 +9,13 @@ import pytest
 
 from rakuten_assets import calendar
 from rakuten_assets.calendar import Calendar
-from rakuten_assets.definitions import defs
-from rakuten_assets.defs.drift import daily_partitions
-from rakuten_assets.defs.partitions import weekly_partitions
+from rakuten_assets.definitions import build_defs
+from rakuten_assets.defs.partitions import daily_partitions, weekly_partitions
 from rakuten_assets.settings import Settings
 
 PARIS = ZoneInfo("Europe/Paris")
 CAL = Calendar(date(2026, 1, 5), date(2026, 1, 1), "Europe/Paris")
+defs = build_defs()
 
 
 def test_partition_keys_map_to_slices() -> None:
@@ -50,7 +50,7 @@ def test_the_calendar_follows_the_settings_it_is_built_from() -> None:
 
 def test_the_dagster_weekly_partitions_are_the_calendar_weeks() -> None:
     cal = Calendar.from_settings()
-    keys = weekly_partitions().get_partition_keys(current_time=datetime(2026, 7, 1, tzinfo=UTC))
+    keys = weekly_partitions(cal).get_partition_keys(current_time=datetime(2026, 7, 1, tzinfo=UTC))
     assert keys[:21] == [cal.partition_key_for(i) for i in range(21)]
 
 
@@ -72,7 +72,7 @@ def test_the_dagster_weekly_partitions_are_the_calendar_weeks() -> None:
 def test_newest_daily_partition_is_the_one_dagster_has(now: datetime, expected: str | None) -> None:
     assert CAL.last_daily_partition_key(now) == expected
     # The Dagster definition the drift job runs on agrees (same start and time zone here).
-    keys = daily_partitions().get_partition_keys(current_time=now)
+    keys = daily_partitions(CAL).get_partition_keys(current_time=now)
     assert (keys[-1] if keys else None) == expected
 
 

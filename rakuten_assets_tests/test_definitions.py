@@ -7,12 +7,14 @@ import shutil
 import sys
 from pathlib import Path
 
+import dagster as dg
 import httpx
 
-from rakuten_assets.definitions import defs
+from rakuten_assets.definitions import build_defs
 from rakuten_assets.processes import free_port, run_command, running
 
 ROOT = Path(__file__).resolve().parents[1]
+defs = build_defs()
 
 
 def test_weekly_job_and_schedule() -> None:
@@ -22,6 +24,7 @@ def test_weekly_job_and_schedule() -> None:
     assert schedule.job_name == "weekly_ml_pipeline"
     job = defs.resolve_job_def("weekly_ml_pipeline")
     nodes = {node.name for node in job.graph.nodes}
+    assert job.executor_def.name == "in_process"  # a chain: one process, not one per step
     assert nodes == {
         "product_slice", "training_set", "candidate_model", "model_evaluation", "model_promotion",
     }  # fmt: skip
@@ -153,3 +156,26 @@ def test_launchpad_model_config_matches_the_measured_defaults() -> None:
 
     assert ModelConfig().params() == ModelParams()
     assert set(ModelConfig.model_fields) == set(ModelParams.model_fields)
+
+
+def test_every_asset_of_the_defs_modules_is_in_the_location() -> None:
+    from rakuten_assets.defs import drift, ingestion, training
+
+    declared = {
+        key for a in dg.load_assets_from_modules([ingestion, training, drift]) for key in a.keys
+    }
+    assert set(defs.resolve_asset_graph().get_all_asset_keys()) == declared
+
+
+def test_loading_the_modules_reads_no_settings() -> None:
+    """A broken setting fails when the definitions are built, not when a module is imported
+    (the API, the CLI's --help and the Airflow generator import these modules)."""
+    env = {**os.environ, "MIN_WEIGHTED_F1": "not-a-number"}
+    script = (
+        "import rakuten_assets.definitions as d, serving.app, rakuten_assets.cli\n"
+        "try:\n    d.build_defs()\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+    )
+    result = run_command([sys.executable, "-c", script], env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "ValidationError" in result.stdout
+    assert "min_weighted_f1" in result.stdout

@@ -13,9 +13,12 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, select, update
 
+from rakuten_assets.calendar import Calendar
 from rakuten_assets.categories import category_label
 from rakuten_assets.db import alerts, drift_reports, get_engine, upgrade_schema
 from rakuten_assets.defs import drift
+from rakuten_assets.defs.jobs import build_daily_job
+from rakuten_assets.defs.partitions import daily_partitions, partitioned
 from rakuten_assets.defs.resources import DatabaseResource, DriftMonitorResource, build_resources
 from rakuten_assets.predictions import (
     PredictionRecord,
@@ -70,12 +73,11 @@ def _settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:
 
 
 def _run(settings: Settings, day: date, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    from rakuten_assets.defs.jobs import daily_drift_check
-
     upgrade_schema(get_engine(settings.sqlalchemy_url))
+    cal = Calendar.from_settings(settings)
     defs = dg.Definitions(
-        assets=[drift.drift_report, drift.drift_alert],
-        jobs=[daily_drift_check],
+        assets=partitioned(daily_partitions(cal), [drift.drift_report, drift.drift_alert]),
+        jobs=[build_daily_job(cal)],
         resources=build_resources(settings),
     )
     return defs.resolve_job_def("daily_drift_check").execute_in_process(

@@ -23,9 +23,9 @@ def _engine(settings: Settings) -> Any:
 
 
 def _defs() -> Any:
-    from rakuten_assets.definitions import defs
+    from rakuten_assets.definitions import build_defs
 
-    return defs
+    return build_defs()
 
 
 def _say(message: str) -> None:

@@ -8,12 +8,11 @@ same thing the assets wrote.
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 import dagster as dg
 
-from rakuten_assets.calendar import DAILY_HOUR_OFFSET, WEEKLY_JOB, Calendar
+from rakuten_assets.calendar import WEEKLY_JOB, Calendar
 from rakuten_assets.defs.resources import DatabaseResource, DriftMonitorResource
 from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.drift.report import compute_report
@@ -23,20 +22,6 @@ from rakuten_assets.drift.storage import (
     report_summary,
     store_report,
 )
-from rakuten_assets.settings import get_settings
-
-
-@cache
-def daily_partitions() -> dg.DailyPartitionsDefinition:
-    """One partition per day from DRIFT_START_DATE; the schedule built from it runs at 01:00
-    (`0 1 * * *`). Built from the settings on first use (the assets below, when they are
-    defined), then the same object for everyone."""
-    settings = get_settings()
-    return dg.DailyPartitionsDefinition(
-        start_date=settings.drift_start_date,
-        hour_offset=DAILY_HOUR_OFFSET,
-        timezone=settings.pipeline_timezone,
-    )
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -63,7 +48,6 @@ def signals_markdown(signals: Sequence[SignalResult]) -> str:
 
 @dg.asset(
     group_name="monitoring",
-    partitions_def=daily_partitions(),
     kinds={"sql", "scipy"},
     tags={"pipeline": "daily"},
 )
@@ -108,7 +92,6 @@ def drift_report(
 
 @dg.asset(
     group_name="monitoring",
-    partitions_def=daily_partitions(),
     deps=[drift_report],
     kinds={"sql"},
     tags={"pipeline": "daily"},

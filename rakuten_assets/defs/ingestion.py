@@ -11,7 +11,6 @@ from rakuten_assets.categories import CATEGORY_CODES, CATEGORY_LABELS
 from rakuten_assets.data import catalog as cat
 from rakuten_assets.data.loader import load_slice
 from rakuten_assets.db import data_loads, products
-from rakuten_assets.defs.partitions import weekly_partitions
 from rakuten_assets.defs.resources import CatalogResource, DatabaseResource
 
 CATALOG_SCHEMA_CHECK = "catalog_schema_and_classes"
@@ -132,7 +131,6 @@ def audit_matches(database: DatabaseResource, partition_key: str) -> tuple[int, 
 @dg.asset(
     group_name="ingestion",
     kinds={"sql", "pandas"},
-    partitions_def=weekly_partitions(),
     deps=[product_catalog],
     check_specs=[dg.AssetCheckSpec(SLICE_AUDIT_CHECK, asset="product_slice")],
 )

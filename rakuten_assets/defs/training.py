@@ -18,7 +18,6 @@ from rakuten_assets.data import catalog as cat
 from rakuten_assets.data.loader import read_loaded, target_pct
 from rakuten_assets.db import data_loads
 from rakuten_assets.defs.ingestion import class_distribution_markdown, product_slice
-from rakuten_assets.defs.partitions import weekly_partitions
 from rakuten_assets.defs.resources import (
     CatalogResource,
     DatabaseResource,
@@ -78,7 +77,6 @@ def dataset_hash(frame: pd.DataFrame) -> str:
 @dg.asset(
     group_name="training",
     kinds={"pandas", "scikitlearn"},
-    partitions_def=weekly_partitions(),
     deps=[product_slice],
 )
 def training_set(
@@ -132,7 +130,6 @@ def training_set(
 @dg.asset(
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
-    partitions_def=weekly_partitions(),
 )
 def candidate_model(
     context: dg.AssetExecutionContext,
@@ -229,7 +226,6 @@ def top_confusions_markdown(scores: Scores, top: int = 10) -> str:
 @dg.asset(
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
-    partitions_def=weekly_partitions(),
     check_specs=[
         dg.AssetCheckSpec(
             MODEL_QUALITY_CHECK,
@@ -320,7 +316,6 @@ def model_evaluation(
 @dg.asset(
     group_name="training",
     kinds={"mlflow"},
-    partitions_def=weekly_partitions(),
 )
 def model_promotion(
     context: dg.AssetExecutionContext,
