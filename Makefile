@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test test-pipeline test-api test-monitoring lint format init-db load-data status generate-dataset train-model \
         train-model-promote trigger-pipeline serve dev mlflow-ui bench clean lock \
         simulate-traffic check-drift trigger-drift-check view-drift-reports view-alerts \
-        clear-alerts
+        clear-alerts prometheus-tools
 
 # Installs exactly what uv.lock says (--locked fails when uv.lock is out of date with
 # pyproject.toml: run `make lock`); --inexact keeps uv itself, which pip put in the venv.
@@ -34,7 +34,7 @@ demo: $(STAMP)
 PYTEST_WORKERS ?= 2
 PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
-test: $(STAMP) lint
+test: $(STAMP) lint prometheus-tools
 	$(PYTEST)
 
 test-pipeline: $(STAMP)
@@ -45,6 +45,11 @@ test-api: $(STAMP)
 
 test-monitoring: $(STAMP)
 	$(PYTEST) -m monitoring
+
+# Prometheus and promtool (Debian's package) for the monitoring tests; installed only when missing.
+prometheus-tools:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+	    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)
 
 lint: $(STAMP)
 	$(VENV)/bin/uv lock --check --quiet

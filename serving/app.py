@@ -28,6 +28,7 @@ from serving.drift_metrics import DriftCollector
 from serving.limits import BodySizeLimitMiddleware
 from serving.model_store import ModelStore
 from serving.prediction_log import PredictionLogger
+from serving.request_metrics import RequestMetricsMiddleware
 from serving.routers import control, health, monitoring, predict
 from serving.state import ServingState
 
@@ -63,7 +64,7 @@ def _build_state(settings: Settings) -> ServingState:
         store=store,
         batcher=batcher,
         prediction_log=logger,
-        drift_gauges=DriftCollector(engine),
+        drift_gauges=DriftCollector(engine, settings.registered_model_name),
     )
 
 
@@ -108,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    # Added last, so outermost: it counts the body limit's 413s too.
+    app.add_middleware(RequestMetricsMiddleware)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:
