@@ -69,6 +69,11 @@ TEXT_LENGTH = Histogram(
     "Characters of designation + description of each predicted item.",
     buckets=(10, 25, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 40_000),
 )
+UNKNOWN_TOKEN_SHARE = Histogram(
+    "rakuten_unknown_token_share",
+    "Share of each predicted item's word tokens unknown to the served model's vocabulary.",
+    buckets=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0),
+)
 BATCH_SIZE = Histogram(
     "rakuten_model_batch_size",
     "Items scored per model call (micro-batches of single predictions, and batch calls).",
