@@ -6,6 +6,7 @@ process are shared by the module; tests that need another configuration start th
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -267,6 +268,64 @@ def test_metrics_expose_the_rakuten_families(api: str, reg: Registry) -> None:
         sum(s.value for s in families["rakuten_predictions"].samples if s.name.endswith("_total"))
         >= 1
     )
+
+
+def test_metrics_count_answers_by_route_and_status_and_name_the_categories(api: str) -> None:
+    def answers(route: str, status: str) -> float:
+        text = httpx.get(f"{api}/metrics").text
+        [family] = [
+            f for f in text_string_to_metric_families(text) if f.name == "rakuten_http_requests"
+        ]
+        return sum(
+            s.value
+            for s in family.samples
+            if s.name.endswith("_total") and s.labels == {"route": route, "status": status}
+        )
+
+    before = answers("/predict", "422"), answers("unmatched", "404")
+    assert httpx.post(f"{api}/predict", json={"designation": ""}).status_code == 422
+    assert httpx.get(f"{api}/no/such/page/123").status_code == 404
+    assert (answers("/predict", "422"), answers("unmatched", "404")) == (
+        before[0] + 1,
+        before[1] + 1,
+    )
+    text = httpx.get(f"{api}/metrics").text
+    info = {
+        s.labels["prdtypecode"]: s.labels["category"]
+        for f in text_string_to_metric_families(text)
+        if f.name == "rakuten_category_info"
+        for s in f.samples
+    }
+    assert info == {str(code): label for code, label in CATEGORY_LABELS.items()}
+
+
+def test_root_names_the_service_its_model_and_links(api: str, reg: Registry) -> None:
+    body = httpx.get(f"{api}/").json()
+    assert body["service"] == "Rakuten product classifier"
+    assert body["version"]
+    assert body["model"]["name"] == "rakuten_classifier"
+    assert body["model"]["version"] == reg.versions[0]
+    for name, path in body["links"].items():
+        assert httpx.get(f"{api}{path}").status_code == 200, name
+
+
+@pytest.mark.parametrize(("page", "assets"), [
+    ("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")),
+    ("/redoc", ("redoc.standalone.js",)),
+])  # fmt: skip
+def test_docs_pages_load_their_assets_from_the_api_itself(
+    api: str, page: str, assets: tuple[str, ...]
+) -> None:
+    """No CDN: every script and stylesheet of the page is served by the API (works offline)."""
+    html = httpx.get(f"{api}{page}").text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources
+    assert not [s for s in sources if s.startswith(("http:", "https:", "//"))], sources
+    for asset in assets:
+        [source] = [s for s in sources if s.endswith(asset)]
+        answer = httpx.get(f"{api}{source}")
+        assert answer.status_code == 200
+        assert len(answer.content) > 10_000, source  # the real bundle, not a stub
 
 
 def test_prediction_can_require_a_client_token(tmp_path: Path, reg: Registry) -> None:

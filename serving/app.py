@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from rakuten_assets.db import get_engine
 from rakuten_assets.settings import Settings, get_settings
@@ -33,6 +34,8 @@ from serving.routers import control, health, monitoring, predict
 from serving.state import ServingState
 
 log = logging.getLogger("serving")
+
+SERVICE_NAME = "Rakuten product classifier"
 
 DESCRIPTION = """\
 Classifies Rakuten France listings into one of 27 product types with the current **Production**
@@ -93,8 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(state.prediction_log.stop)
             metrics.mark_process_dead(os.getpid())
 
-    app = FastAPI(
-        title="Rakuten product classifier",
+    # /docs and /redoc with Swagger UI and ReDoc served from the installed package, not a CDN:
+    # they work on a machine without internet.
+    app = FastAPIOffline(
+        title=SERVICE_NAME,
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
