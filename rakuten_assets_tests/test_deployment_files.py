@@ -639,6 +639,44 @@ def test_airflow_reads_the_dags_generated_from_the_dagster_definitions() -> None
     assert str(urlparse(connection["host"]).port) in served_ports("dagster_webserver")
 
 
+# --- Makefile: the stack verbs ------------------------------------------------------------------
+
+STACK_VERBS = (
+    "start", "stop", "restart", "ps", "logs", "logs-api", "logs-mlflow", "logs-postgres",
+    "rebuild", "check-health", "backup-db", "shell-postgres",
+)  # fmt: skip
+
+
+def make(*args: str) -> str:
+    result = subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_help_lists_every_target_once_with_a_line() -> None:
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", (ROOT / "Makefile").read_text(), re.M))
+    listed = dict(re.findall(r"^  (\S+)\s+(.+)$", make("help"), re.M))
+    assert set(listed) == targets
+    assert all(len(line) > 10 for line in listed.values()), listed
+    assert set(STACK_VERBS) <= targets
+
+
+@pytest.mark.parametrize("verb", STACK_VERBS)
+def test_stack_verbs_are_docker_compose_on_services_that_exist(verb: str) -> None:
+    commands = [line for line in make("-n", verb).splitlines() if "docker compose" in line]
+    assert commands, f"make {verb} runs no docker compose command"
+    for line in commands:
+        words = shlex.split(line.lstrip("! ").split("|")[0].split(">")[0])
+        assert words[:2] == ["docker", "compose"], line
+        # The service is the first word after the compose subcommand and its options.
+        service = next((w for w in words[3:] if not w.startswith("-") and w[:1].isalpha()), None)
+        if verb.startswith(("logs-", "shell-", "backup-")):
+            assert service == verb.split("-", 1)[1].replace("db", "postgres"), line
+            assert service in SERVICES
+
+
 # --- Dockerfile ----------------------------------------------------------------------------------
 
 
