@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test test-pipeline test-api test-monitoring lint format init-db load-data status generate-dataset train-model \
         train-model-promote trigger-pipeline serve dev mlflow-ui bench clean lock \
         simulate-traffic check-drift trigger-drift-check view-drift-reports view-alerts \
-        clear-alerts prometheus-tools help start stop restart ps logs logs-api logs-mlflow logs-postgres \
+        clear-alerts prometheus-tools browser-tools help start stop restart ps logs logs-api logs-mlflow logs-postgres \
         rebuild check-health backup-db shell-postgres
 
 # Installs exactly what uv.lock says (--locked fails when uv.lock is out of date with
@@ -36,7 +36,7 @@ demo: $(STAMP) ## Run the whole demo: data, weekly training and promotion, traff
 PYTEST_WORKERS ?= 2
 PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
-test: $(STAMP) lint prometheus-tools ## Lint, then the whole test suite on two workers
+test: $(STAMP) lint prometheus-tools browser-tools ## Lint, then the whole test suite on two workers
 	$(PYTEST)
 
 test-pipeline: $(STAMP) ## Tests of ingestion, training, registry, Dagster, CLI, Airflow
@@ -52,6 +52,11 @@ test-monitoring: $(STAMP) ## Tests of drift, alerts, Prometheus rules and Grafan
 prometheus-tools: ## Install Debian's prometheus (promtool) when missing
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
 	    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)
+
+# Debian's Chromium for the browser tests (no browser download works here); only when missing.
+browser-tools: ## Install Debian's chromium when missing
+	@command -v chromium >/dev/null || \
+	    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
 
 lint: $(STAMP) ## ruff, ruff format --check, mypy, import-linter, uv lock --check
 	$(VENV)/bin/uv lock --check --quiet

@@ -7,6 +7,7 @@ process are shared by the module; tests that need another configuration start th
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
-from rakuten_assets.processes import free_port, mlflow_server
+from rakuten_assets.processes import free_port, mlflow_server, run_command
 from rakuten_assets_tests.test_serving_support import (
     ADMIN_TOKEN,
     MODEL,
@@ -326,6 +327,30 @@ def test_docs_pages_load_their_assets_from_the_api_itself(
         answer = httpx.get(f"{api}{source}")
         assert answer.status_code == 200
         assert len(answer.content) > 10_000, source  # the real bundle, not a stub
+
+
+def test_docs_page_lists_the_operations_in_a_real_browser(api: str, tmp_path: Path) -> None:
+    """Debian's headless Chromium, network to anything but the API off: Swagger UI renders
+    every operation of the OpenAPI schema, and a screenshot shows it."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is missing: run `make browser-tools` (Debian's chromium)")
+    flags = [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--hide-scrollbars", "--virtual-time-budget=10000",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]  # fmt: skip
+    dom = run_command([chromium, *flags, "--dump-dom", f"{api}/docs"], timeout=120).stdout
+    rendered = set(re.findall(r'class="opblock-summary-path" data-path="([^"]+)"', dom))
+    paths = set(httpx.get(f"{api}/openapi.json").json()["paths"])
+    assert rendered == paths
+    assert {"/predict", "/api/rollback-model", "/"} <= rendered
+    screenshot = tmp_path / "docs.png"
+    run_command(
+        [chromium, *flags, "--window-size=1280,1400", f"--screenshot={screenshot}", f"{api}/docs"],
+        timeout=120,
+    )
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_prediction_can_require_a_client_token(tmp_path: Path, reg: Registry) -> None:
