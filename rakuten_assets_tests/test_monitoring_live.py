@@ -128,8 +128,15 @@ def _check_everything_answers(prom: Prometheus) -> None:
     empty = [q for q in queries + records if not prom.query(q)]
     assert empty == []
     assert all(rule["health"] == "ok" for rule in prom.rules()), prom.rules()
-    # Exactly these: "API down" from a previous test's stop resolves once scrapes succeed.
-    prom.wait(f"firing = {sorted(FIRING_WHILE_UP)}", lambda: prom.firing() == FIRING_WHILE_UP)
+    # These, and none of the health alerts ("API down" from a previous test's stop resolves
+    # once scrapes succeed). The p99 latency alert is left out: on a loaded machine it may be
+    # right to fire.
+    quiet = {"RakutenApiDown", "RakutenApiHigh5xxRate", "RakutenNoPredictions",
+             "RakutenModelNotReady", "RakutenDriftGaugesUnavailable"}  # fmt: skip
+    prom.wait(
+        f"firing {sorted(FIRING_WHILE_UP)}, none of {sorted(quiet)}",
+        lambda: prom.firing() >= FIRING_WHILE_UP and not prom.firing() & quiet,
+    )
 
 
 def test_one_worker_every_panel_and_rule_answers(
