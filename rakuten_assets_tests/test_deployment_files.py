@@ -639,6 +639,29 @@ def test_airflow_reads_the_dags_generated_from_the_dagster_definitions() -> None
     assert str(urlparse(connection["host"]).port) in served_ports("dagster_webserver")
 
 
+def test_airflow_dags_command_writes_both_dags_for_the_compose_connection(tmp_path: Path) -> None:
+    """The airflow_dags service's command, run here with its output folder moved to tmp_path."""
+    args = command("airflow_dags")
+    args[args.index("--out") + 1] = str(tmp_path)
+    result = subprocess.run(
+        [str(BIN_DIR / "python"), *args[1:]], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.py")) == [
+        "daily_drift_check.py",
+        "weekly_ml_pipeline.py",
+    ]
+    # Airflow reads connection `conn_id` from AIRFLOW_CONN_<CONN_ID>.
+    conn_ids = {
+        name.removeprefix("AIRFLOW_CONN_").lower()
+        for name in environment("airflow_scheduler")
+        if name.startswith("AIRFLOW_CONN_")
+    }
+    for dag in tmp_path.glob("*.py"):
+        [conn_id] = re.findall(r'CONNECTION_ID = "([^"]+)"', dag.read_text())
+        assert conn_id in conn_ids, dag.name
+
+
 # --- Makefile: the stack verbs ------------------------------------------------------------------
 
 STACK_VERBS = (
