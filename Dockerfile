@@ -27,9 +27,9 @@ COPY deploy ./deploy
 COPY deploy/dagster.yaml /opt/dagster/home/dagster.yaml
 
 # Mount points of the named volumes: created here so that new volumes are owned by the app user.
-RUN mkdir -p /data /mlartifacts /opt/dagster/compute_logs \
-    && chown -R rakuten:rakuten /data /mlartifacts /opt/dagster
+RUN mkdir -p /data /opt/dagster/compute_logs /opt/airflow/dags \
+    && chown -R rakuten:rakuten /data /opt/dagster /opt/airflow
 
 USER rakuten
 
-EXPOSE 3000 4000 5000 8000
+EXPOSE 3000 4000 5000 8000 8501

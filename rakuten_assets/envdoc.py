@@ -97,6 +97,22 @@ COMPOSE_VARIABLES: tuple[tuple[str, str, str], ...] = (
         "Password of the `postgres` user of the compose stack's PostgreSQL (a dev default: "
         "change it for any shared deployment).",
     ),
+    ("MINIO_ROOT_USER", "rakuten", "MinIO's root user; MLflow's S3 access key in the stack."),
+    (
+        "MINIO_ROOT_PASSWORD",
+        "rakuten-dev-secret",
+        "MinIO's root password; MLflow's S3 secret key (a dev default, at least 8 characters).",
+    ),
+    (
+        "GRAFANA_ADMIN_PASSWORD",
+        "rakuten-dev",
+        "Password of Grafana's `admin` user (http://localhost:3001; a dev default).",
+    ),
+    (
+        "AIRFLOW_JWT_SECRET",
+        "rakuten-dev-airflow-jwt",
+        "Secret signing Airflow's task tokens (profile `airflow`; a dev default).",
+    ),
 )
 
 HEADER = """\

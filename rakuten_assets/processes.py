@@ -145,22 +145,30 @@ def running(
 
 
 @contextmanager
-def mlflow_server(workdir: Path) -> Iterator[str]:
-    """A real ``mlflow server`` (SQLite backend, served artifacts) in ``workdir``; yields its URI."""
+def mlflow_server(
+    workdir: Path, artifacts_destination: str | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """A real ``mlflow server`` (SQLite backend, served artifacts) in ``workdir``; yields its URI.
+
+    Artifacts go to ``artifacts_destination`` (e.g. ``s3://bucket/path``, with the S3 settings
+    in ``env``), by default a folder of ``workdir``.
+    """
     import sys
 
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "mlflow"), "server",
         "--backend-store-uri", f"sqlite:///{workdir / 'mlflow-server.db'}",
-        "--artifacts-destination", str(workdir / "server-artifacts"),
+        "--artifacts-destination", artifacts_destination or str(workdir / "server-artifacts"),
         "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     uri = f"http://127.0.0.1:{port}"
     # MLflow 3's server starts seven job-queue consumers (GenAI scorers, trace rollups) that
     # poll all the time: about a core's worth of CPU here, for features the platform never uses.
-    no_jobs = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    with running(command, health_url=f"{uri}/health", log_path=workdir / "mlflow.log", env=no_jobs):
+    server_env = {**(env or {}), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with running(
+        command, health_url=f"{uri}/health", log_path=workdir / "mlflow.log", env=server_env
+    ):
         yield uri
 
 

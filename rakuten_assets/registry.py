@@ -389,6 +389,20 @@ def promotion_history(engine: Engine, model_name: str) -> pd.DataFrame:
         return pd.read_sql(query, conn)
 
 
+def last_promotion_time(engine: Engine, model_name: str) -> datetime | None:
+    """When a version of ``model_name`` was last promoted to Production (None: never)."""
+    query = select(func.max(model_promotions.c.decided_at)).where(
+        model_promotions.c.model_name == model_name,
+        model_promotions.c.decision == "promoted",
+    )
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar_one()
+    if value is None:
+        return None
+    # SQLite hands timezone-aware columns back naive; they were written in UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Lineage:
     """Production versions so far (the last one serves) and those a rollback stepped back from

@@ -79,7 +79,7 @@ def small_split(small_catalog: pd.DataFrame) -> SplitCatalog:
 #: `make test-api` / `make test-monitoring` / `make test-pipeline` select by these markers, given
 #: by test file (the original system's three suites); a file in neither list is pipeline.
 _AREAS = (
-    ("monitoring", ("test_drift",)),
+    ("monitoring", ("test_drift", "test_monitoring")),
     (
         "api",
         (
@@ -96,7 +96,12 @@ _AREAS = (
 #: Under `pytest -n 2 --dist loadgroup` (make test) the tests of one group run on the same worker,
 #: one after the other: these race several server processes against each other and must not
 #: share the two cores with one another.
-_RACING_PROCESSES = ("test_serving_workers", "test_rollback_concurrency", "test_serving_faults")
+_RACING_PROCESSES = (
+    "test_serving_workers",
+    "test_rollback_concurrency",
+    "test_serving_faults",
+    "test_monitoring_live",
+)
 
 
 def _area(module: str) -> str:

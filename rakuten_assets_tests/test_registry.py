@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import mlflow
@@ -63,6 +64,32 @@ def test_rollback_target_skips_rejected_candidates(engine: Engine) -> None:
     # after rolling back to 3, the next rollback goes to the Production before 3
     assert registry.rollback_target(engine, "m") == 1
     assert registry.rollback_target(engine, "other") is None
+
+
+def test_last_promotion_time_ignores_rejections_and_rollbacks(engine: Engine) -> None:
+    assert registry.last_promotion_time(engine, "m") is None
+    first = datetime(2026, 1, 5, 7, 5, tzinfo=UTC)
+    registry.record_decision(
+        engine,
+        model_name="m",
+        candidate_version=1,
+        decision="promoted",
+        decided_at=first,
+        reason="gate",
+        actor="test",
+    )
+    for version, decision in ((2, "rejected"), (1, "rolled_back")):
+        registry.record_decision(
+            engine,
+            model_name="m",
+            candidate_version=version,
+            decision=decision,
+            decided_at=first + timedelta(days=version),
+            reason="test",
+            actor="test",
+        )
+    assert registry.last_promotion_time(engine, "m") == first
+    assert registry.last_promotion_time(engine, "other") is None
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ process are shared by the module; tests that need another configuration start th
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
-from rakuten_assets.processes import free_port, mlflow_server
+from rakuten_assets.processes import free_port, mlflow_server, run_command
 from rakuten_assets_tests.test_serving_support import (
     ADMIN_TOKEN,
     MODEL,
@@ -267,6 +269,88 @@ def test_metrics_expose_the_rakuten_families(api: str, reg: Registry) -> None:
         sum(s.value for s in families["rakuten_predictions"].samples if s.name.endswith("_total"))
         >= 1
     )
+
+
+def test_metrics_count_answers_by_route_and_status_and_name_the_categories(api: str) -> None:
+    def answers(route: str, status: str) -> float:
+        text = httpx.get(f"{api}/metrics").text
+        [family] = [
+            f for f in text_string_to_metric_families(text) if f.name == "rakuten_http_requests"
+        ]
+        return sum(
+            s.value
+            for s in family.samples
+            if s.name.endswith("_total") and s.labels == {"route": route, "status": status}
+        )
+
+    before = answers("/predict", "422"), answers("unmatched", "404")
+    assert httpx.post(f"{api}/predict", json={"designation": ""}).status_code == 422
+    assert httpx.get(f"{api}/no/such/page/123").status_code == 404
+    assert (answers("/predict", "422"), answers("unmatched", "404")) == (
+        before[0] + 1,
+        before[1] + 1,
+    )
+    text = httpx.get(f"{api}/metrics").text
+    info = {
+        s.labels["prdtypecode"]: s.labels["category"]
+        for f in text_string_to_metric_families(text)
+        if f.name == "rakuten_category_info"
+        for s in f.samples
+    }
+    assert info == {str(code): label for code, label in CATEGORY_LABELS.items()}
+
+
+def test_root_names_the_service_its_model_and_links(api: str, reg: Registry) -> None:
+    body = httpx.get(f"{api}/").json()
+    assert body["service"] == "Rakuten product classifier"
+    assert body["version"]
+    assert body["model"]["name"] == "rakuten_classifier"
+    assert body["model"]["version"] == reg.versions[0]
+    for name, path in body["links"].items():
+        assert httpx.get(f"{api}{path}").status_code == 200, name
+
+
+@pytest.mark.parametrize(("page", "assets"), [
+    ("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")),
+    ("/redoc", ("redoc.standalone.js",)),
+])  # fmt: skip
+def test_docs_pages_load_their_assets_from_the_api_itself(
+    api: str, page: str, assets: tuple[str, ...]
+) -> None:
+    """No CDN: every script and stylesheet of the page is served by the API (works offline)."""
+    html = httpx.get(f"{api}{page}").text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources
+    assert not [s for s in sources if s.startswith(("http:", "https:", "//"))], sources
+    for asset in assets:
+        [source] = [s for s in sources if s.endswith(asset)]
+        answer = httpx.get(f"{api}{source}")
+        assert answer.status_code == 200
+        assert len(answer.content) > 10_000, source  # the real bundle, not a stub
+
+
+def test_docs_page_lists_the_operations_in_a_real_browser(api: str, tmp_path: Path) -> None:
+    """Debian's headless Chromium, network to anything but the API off: Swagger UI renders
+    every operation of the OpenAPI schema, and a screenshot shows it."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is missing: run `make browser-tools` (Debian's chromium)")
+    flags = [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--hide-scrollbars", "--virtual-time-budget=10000",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]  # fmt: skip
+    dom = run_command([chromium, *flags, "--dump-dom", f"{api}/docs"], timeout=120).stdout
+    rendered = set(re.findall(r'class="opblock-summary-path" data-path="([^"]+)"', dom))
+    paths = set(httpx.get(f"{api}/openapi.json").json()["paths"])
+    assert rendered == paths
+    assert {"/predict", "/api/rollback-model", "/"} <= rendered
+    screenshot = tmp_path / "docs.png"
+    run_command(
+        [chromium, *flags, "--window-size=1280,1400", f"--screenshot={screenshot}", f"{api}/docs"],
+        timeout=120,
+    )
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_prediction_can_require_a_client_token(tmp_path: Path, reg: Registry) -> None:

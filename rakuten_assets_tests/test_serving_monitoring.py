@@ -32,9 +32,9 @@ DAY = date(2026, 3, 10)
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-@pytest.fixture(scope="module")
-def reg(tmp_path_factory: pytest.TempPathFactory, small_split: SplitCatalog) -> Registry:
-    reg = build_registry(tmp_path_factory.mktemp("registry"), small_split, versions=2)
+def drifted_registry(root: Path, small_split: SplitCatalog) -> Registry:
+    """Two versions (v1 -> v2 promoted), a quiet report, then a CRITICAL one with its alerts."""
+    reg = build_registry(root, small_split, versions=2)
     promote(reg.tracking_uri, reg.database_url, reg.versions[1])  # history: v1 -> v2
     engine = get_engine(reg.database_url)
     # A quiet day, then a day whose 7-day window holds long texts.
@@ -46,6 +46,11 @@ def reg(tmp_path_factory: pytest.TempPathFactory, small_split: SplitCatalog) -> 
     report_id = store_report(engine, compute_report(engine, DAY, parameters(timezone="UTC")))
     drift_alerts.raise_alerts(engine, report_id, cooldown_days=3)
     return reg
+
+
+@pytest.fixture(scope="module")
+def reg(tmp_path_factory: pytest.TempPathFactory, small_split: SplitCatalog) -> Registry:
+    return drifted_registry(tmp_path_factory.mktemp("registry"), small_split)
 
 
 @pytest.fixture(scope="module")

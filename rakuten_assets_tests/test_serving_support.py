@@ -106,10 +106,11 @@ def api_env(data_dir: Path, tracking_uri: str, database_url: str, **extra: str) 
 
 @contextmanager
 def api_server(
-    env: dict[str, str], log_path: Path, *, workers: int = 1
+    env: dict[str, str], log_path: Path, *, workers: int = 1, port: int | None = None
 ) -> Iterator[tuple[str, int]]:
-    """The API under uvicorn in its own process group; yields (base URL, uvicorn's PID)."""
-    port = free_port()
+    """The API under uvicorn in its own process group (on ``port``, else a free one); yields
+    (base URL, uvicorn's PID)."""
+    port = port or free_port()
     command = [
         str(BIN / "uvicorn"), "serving.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
@@ -143,6 +144,7 @@ class Traffic:
 
     With ``until_disconnected`` a thread stops quietly when the server goes away (a test that
     kills it); otherwise a lost connection fails the thread, and the test sees fewer answers.
+    ``pause`` (seconds) paces each thread, for tests that need steady traffic, not load.
     """
 
     def __init__(
@@ -153,8 +155,10 @@ class Traffic:
         batch_every: int = 10,
         batch_items: int = 5,
         until_disconnected: bool = False,
+        pause: float = 0.0,
     ) -> None:
         self.url = url
+        self._pause = pause
         self.ok_ids: list[str] = []
         self.failures: list[str] = []
         self._batch_every = batch_every
@@ -188,6 +192,8 @@ class Traffic:
                         self.ok_ids.extend(ids)
                     else:
                         self.failures.append(f"{answer.status_code} {answer.text[:200]}")
+                if self._pause:
+                    self._stop.wait(self._pause)
 
     def wait_for(self, more: int, timeout: float = 120) -> None:
         """Until ``more`` answers beyond those received so far."""

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from rakuten_assets.db import get_engine
 from rakuten_assets.settings import Settings, get_settings
@@ -28,10 +29,13 @@ from serving.drift_metrics import DriftCollector
 from serving.limits import BodySizeLimitMiddleware
 from serving.model_store import ModelStore
 from serving.prediction_log import PredictionLogger
+from serving.request_metrics import RequestMetricsMiddleware
 from serving.routers import control, health, monitoring, predict
 from serving.state import ServingState
 
 log = logging.getLogger("serving")
+
+SERVICE_NAME = "Rakuten product classifier"
 
 DESCRIPTION = """\
 Classifies Rakuten France listings into one of 27 product types with the current **Production**
@@ -63,7 +67,7 @@ def _build_state(settings: Settings) -> ServingState:
         store=store,
         batcher=batcher,
         prediction_log=logger,
-        drift_gauges=DriftCollector(engine),
+        drift_gauges=DriftCollector(engine, settings.registered_model_name),
     )
 
 
@@ -92,8 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(state.prediction_log.stop)
             metrics.mark_process_dead(os.getpid())
 
-    app = FastAPI(
-        title="Rakuten product classifier",
+    # /docs and /redoc with Swagger UI and ReDoc served from the installed package, not a CDN:
+    # they work on a machine without internet.
+    app = FastAPIOffline(
+        title=SERVICE_NAME,
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
@@ -108,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    # Added last, so outermost: it counts the body limit's 413s too.
+    app.add_middleware(RequestMetricsMiddleware)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, exc: RequestValidationError) -> JSONResponse:

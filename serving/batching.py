@@ -114,6 +114,8 @@ def observe(scored: Sequence[Scored]) -> None:
     for s in scored:
         metrics.CONFIDENCE.observe(s.record.confidence)
         metrics.TEXT_LENGTH.observe(s.record.text_length)
+        if s.record.unknown_token_share is not None:
+            metrics.UNKNOWN_TOKEN_SHARE.observe(s.record.unknown_token_share)
 
 
 @dataclass(eq=False, slots=True)

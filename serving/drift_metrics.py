@@ -1,4 +1,5 @@
-"""Drift gauges on the API's ``/metrics``: the latest report's PSI per signal and its severity.
+"""Drift gauges on the API's ``/metrics``: the latest report's PSI per signal and its severity,
+the open alerts, and when a model was last promoted (the age of the served model).
 
 The drift check runs in Dagster, not in the API; the API only *shows* its latest result so that
 a dashboard can put drift next to latency. The values are read from ``drift_reports`` when
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -28,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rakuten_assets.drift.alerts import active_alert_count
 from rakuten_assets.drift.report import STATUS_OK, DriftReport
 from rakuten_assets.drift.storage import newest_report
+from rakuten_assets.registry import last_promotion_time
 
 log = logging.getLogger("serving.drift_metrics")
 
@@ -36,17 +39,22 @@ CACHE_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class _Latest:
-    """What one scrape shows: the newest report (None: there is none yet) and the alert count."""
+    """What one scrape shows: the newest report (None: there is none yet), the alert count and
+    the time of the last promotion (None: never)."""
 
     report: DriftReport | None
     open_alerts: int
+    last_promotion: datetime | None
 
 
 class DriftCollector(Collector):
     """Prometheus collector over the newest row of ``drift_reports``."""
 
-    def __init__(self, engine: Engine, cache_seconds: float = CACHE_SECONDS) -> None:
+    def __init__(
+        self, engine: Engine, model_name: str, cache_seconds: float = CACHE_SECONDS
+    ) -> None:
         self.engine = engine
+        self.model_name = model_name
         self.cache_seconds = cache_seconds
         self._lock = threading.Lock()
         self._cached: tuple[float, _Latest | None] | None = None
@@ -64,7 +72,9 @@ class DriftCollector(Collector):
 
     def _read(self) -> _Latest:
         return _Latest(
-            report=newest_report(self.engine), open_alerts=active_alert_count(self.engine)
+            report=newest_report(self.engine),
+            open_alerts=active_alert_count(self.engine),
+            last_promotion=last_promotion_time(self.engine, self.model_name),
         )
 
     def _latest(self) -> _Latest | None:
@@ -99,6 +109,12 @@ class DriftCollector(Collector):
             "Drift alerts that are open or acknowledged (not resolved).",
             value=latest.open_alerts,
         )
+        if latest.last_promotion is not None:
+            yield GaugeMetricFamily(
+                "rakuten_last_promotion_timestamp_seconds",
+                "Unix time a model version was last promoted to Production.",
+                value=latest.last_promotion.timestamp(),
+            )
         report = latest.report
         if report is None:
             return

@@ -10,6 +10,7 @@ model version and load time).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from prometheus_client import (
@@ -21,7 +22,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from rakuten_assets.categories import CATEGORY_LABELS
 
 
 def check_multiprocess_dir() -> None:
@@ -64,6 +69,11 @@ TEXT_LENGTH = Histogram(
     "Characters of designation + description of each predicted item.",
     buckets=(10, 25, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 40_000),
 )
+UNKNOWN_TOKEN_SHARE = Histogram(
+    "rakuten_unknown_token_share",
+    "Share of each predicted item's word tokens unknown to the served model's vocabulary.",
+    buckets=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0),
+)
 BATCH_SIZE = Histogram(
     "rakuten_model_batch_size",
     "Items scored per model call (micro-batches of single predictions, and batch calls).",
@@ -100,9 +110,34 @@ LOG_REPLAYED = Counter(
     "rakuten_prediction_log_replayed",
     "Spooled prediction-log records replayed into the database.",
 )
+HTTP_REQUESTS = Counter(
+    "rakuten_http_requests",
+    "HTTP requests answered, by route template (`unmatched` for unknown paths) and status code.",
+    ["route", "status"],
+)
 MODEL_RELOADS = Counter(
     "rakuten_model_reloads", "Model swaps and failed reload attempts.", ["outcome"]
 )
+
+
+class CategoryInfoCollector(Collector):
+    """``rakuten_category_info``: one constant series per product-type code carrying its label,
+    so that a dashboard can show names next to codes (``* on (prdtypecode) group_left(category)``).
+    Static, hence identical in every worker and outside multiprocess bookkeeping."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "rakuten_category_info",
+            "1 for each product-type code, labelled with its category name.",
+            labels=["prdtypecode", "category"],
+        )
+        for code, label in sorted(CATEGORY_LABELS.items()):
+            family.add_metric([str(code), label], 1)
+        yield family
+
+
+CATEGORY_INFO = CategoryInfoCollector()
+REGISTRY.register(CATEGORY_INFO)
 
 
 def multiprocess_dir() -> str | None:
@@ -115,6 +150,7 @@ def render() -> tuple[bytes, str]:
     if multiprocess_dir():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
+        registry.register(CATEGORY_INFO)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 

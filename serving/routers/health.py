@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from serving import metrics
@@ -13,6 +13,49 @@ from serving.deps import StateDep
 from serving.schemas import ModelInfo
 
 router = APIRouter(tags=["health"])
+
+#: Where a newcomer goes next from ``GET /``.
+LINKS = {
+    "docs": "/docs",
+    "redoc": "/redoc",
+    "openapi": "/openapi.json",
+    "health": "/health",
+    "ready": "/ready",
+    "model": "/model",
+    "metrics": "/metrics",
+}
+
+
+@router.get(
+    "/",
+    summary="The service: name, version, model served and links",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "service": "Rakuten product classifier",
+                        "version": "1.0.0",
+                        "model": {"name": "rakuten_classifier", "version": 3},
+                        "links": LINKS,
+                    }
+                }
+            }
+        }
+    },
+)
+async def service(request: Request, state: StateDep) -> dict[str, Any]:
+    model = state.store.current
+    return {
+        "service": request.app.title,
+        "version": request.app.version,
+        "model": {
+            "name": state.settings.registered_model_name,
+            "version": model.version if model else None,
+            "source": model.source if model else None,
+        },
+        "links": LINKS,
+    }
 
 
 @router.get(
