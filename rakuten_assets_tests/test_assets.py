@@ -117,6 +117,10 @@ def test_three_week_backfill(tmp_path: Path, db_url: str, instance: dg.DagsterIn
         assert run.info.status == "FINISHED"
         assert run.data.tags["dagster_run_id"] in {r.run_id for r in results}
         assert "holdout_weighted_f1" in run.data.metrics
+        # Temperature scaling ran on the validation split and made the confidences truer.
+        metrics = run.data.metrics
+        assert metrics["val_ece"] < metrics["val_ece_before_calibration"]
+        assert metrics["calibration_temperature"] > 0
 
     evaluation = results[-1].asset_materializations_for_node("model_evaluation")[0].metadata
     assert "per_class_f1" in evaluation
