@@ -139,6 +139,17 @@ prediction_log = Table(
     Index(None, "model_version", "predicted_at"),
 )
 
+#: True product types that arrived after the prediction (``POST /api/feedback``): one label per
+#: logged prediction, written by ``rakuten_assets.feedback``. No foreign key: the log may be
+#: pruned without touching the labels.
+prediction_feedback = Table(
+    "prediction_feedback",
+    metadata,
+    Column("prediction_id", String(36), primary_key=True),
+    Column("prdtypecode", Integer, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
 #: Daily rollups of ``prediction_log`` for the drift report: per local day (of ``timezone``)
 #: and signal, how many predictions had each value (float signals by 0.001 bucket, see
 #: ``drift/report.py``). A report sums 37 days of these instead of reading every logged row.

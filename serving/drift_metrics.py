@@ -126,3 +126,32 @@ class DriftCollector(Collector):
         for signal in sorted(report.signals, key=lambda s: s.name):
             psi.add_metric([signal.name], signal.psi)
         yield psi
+        yield from performance_gauges(report)
+
+
+# --- model health: the label-free performance estimate of the latest report ------------------
+
+
+def performance_gauges(report: DriftReport) -> Iterator[GaugeMetricFamily]:
+    """The CBPE estimate of the report date's predictions (nothing when it has none)."""
+    if report.performance is None:
+        return
+    estimate = report.performance.overall
+    yield GaugeMetricFamily(
+        "rakuten_estimated_weighted_f1",
+        "Label-free (CBPE) weighted F1 of the latest drift report's day, from calibrated top-k.",
+        value=estimate.expected_weighted_f1,
+    )
+    band = GaugeMetricFamily(
+        "rakuten_estimated_weighted_f1_band",
+        "95 % band of the estimated weighted F1 (sampling uncertainty given calibration).",
+        labels=["bound"],
+    )
+    band.add_metric(["low"], estimate.weighted_f1_low)
+    band.add_metric(["high"], estimate.weighted_f1_high)
+    yield band
+    yield GaugeMetricFamily(
+        "rakuten_estimated_accuracy",
+        "Label-free expected accuracy (mean calibrated top-1 probability) of that day.",
+        value=estimate.expected_accuracy,
+    )

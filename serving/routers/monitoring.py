@@ -39,6 +39,38 @@ class SignalResult(BaseModel):
     flagged: bool | None = None
 
 
+class PerformanceEstimate(BaseModel):
+    """Label-free (CBPE) expected accuracy and weighted F1, each with its 95 % band."""
+
+    rows: int
+    expected_accuracy: float
+    accuracy_low: float
+    accuracy_high: float
+    expected_weighted_f1: float
+    weighted_f1_low: float
+    weighted_f1_high: float
+
+
+class DayEstimate(BaseModel):
+    day: date
+    overall: PerformanceEstimate
+    by_model_version: dict[int, PerformanceEstimate]
+
+
+class Realised(BaseModel):
+    """Scores of the predictions that got a label (POST /api/feedback)."""
+
+    rows: int
+    weighted_f1: float
+    macro_f1: float
+    accuracy: float
+
+
+class RealisedScores(BaseModel):
+    overall: Realised
+    by_model_version: dict[int, Realised]
+
+
 class DriftReport(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -86,6 +118,12 @@ class DriftReport(BaseModel):
     model_version: int | None
     computed_at: str
     signals: dict[str, SignalResult]
+    performance: DayEstimate | None = Field(
+        None, description="Label-free estimate of the report date's predictions (CBPE)."
+    )
+    realised: RealisedScores | None = Field(
+        None, description="Realised scores of the report date's labelled predictions."
+    )
 
 
 class DriftReports(BaseModel):
