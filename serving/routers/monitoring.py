@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.drift import storage as drift_storage
+from rakuten_assets.drift.performance import DayEstimate
 from rakuten_assets.drift.report import DriftReport as StoredReport
 from rakuten_assets.drift.severity import Severity
+from rakuten_assets.feedback import RealisedScores
 from serving.deps import AdminDep, StateDep
 
 router = APIRouter(prefix="/api", tags=["monitoring"], dependencies=[AdminDep])
@@ -37,38 +39,6 @@ class SignalResult(BaseModel):
     statistic: float | None = None
     p_value: float | None = None
     flagged: bool | None = None
-
-
-class PerformanceEstimate(BaseModel):
-    """Label-free (CBPE) expected accuracy and weighted F1, each with its 95 % band."""
-
-    rows: int
-    expected_accuracy: float
-    accuracy_low: float
-    accuracy_high: float
-    expected_weighted_f1: float
-    weighted_f1_low: float
-    weighted_f1_high: float
-
-
-class DayEstimate(BaseModel):
-    day: date
-    overall: PerformanceEstimate
-    by_model_version: dict[int, PerformanceEstimate]
-
-
-class Realised(BaseModel):
-    """Scores of the predictions that got a label (POST /api/feedback)."""
-
-    rows: int
-    weighted_f1: float
-    macro_f1: float
-    accuracy: float
-
-
-class RealisedScores(BaseModel):
-    overall: Realised
-    by_model_version: dict[int, Realised]
 
 
 class DriftReport(BaseModel):
@@ -118,6 +88,7 @@ class DriftReport(BaseModel):
     model_version: int | None
     computed_at: str
     signals: dict[str, SignalResult]
+    # The domain's own dataclasses: pydantic validates and documents them as they are.
     performance: DayEstimate | None = Field(
         None, description="Label-free estimate of the report date's predictions (CBPE)."
     )
