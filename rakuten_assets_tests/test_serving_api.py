@@ -16,6 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from rakuten_assets import realised
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine
@@ -327,6 +328,22 @@ def test_feedback_records_true_codes_and_the_report_shows_realised_scores(
     assert realised["overall"]["rows"] == 2  # ids[2] got no label (its call was refused)
     assert realised["overall"]["accuracy"] == 0.5
     assert set(realised["by_model_version"]) == {str(reg.versions[0])}
+    assert reports[0]["performance"] is None  # 3 predictions: no estimate
+
+
+def test_realised_performance_of_the_weekly_slices_is_served(api: str, reg: Registry) -> None:
+    week = realised.SlicePerformance(
+        partition_key="2026-01-05", slice_index=1, model_version=reg.versions[0], rows=900,
+        weighted_f1=0.71, macro_f1=0.65, accuracy=0.72, per_class_f1={10: 0.5, 40: 0.9},
+        holdout_weighted_f1=0.8, computed_at=datetime.now(ZoneInfo("UTC")),
+    )  # fmt: skip
+    realised.store(get_engine(reg.database_url), week)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert httpx.get(f"{api}/api/realised-performance").status_code == 401
+    [served] = httpx.get(f"{api}/api/realised-performance", headers=admin).json()["weeks"]
+    assert served["drop"] == pytest.approx(0.09)
+    assert served["per_class_f1"] == {"10": 0.5, "40": 0.9}
+    assert served["model_version"] == reg.versions[0]
 
 
 def test_prediction_can_require_a_client_token(tmp_path: Path, reg: Registry) -> None:

@@ -28,6 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from rakuten_assets.drift.alerts import active_alert_count
 from rakuten_assets.drift.report import STATUS_OK, DriftReport
 from rakuten_assets.drift.storage import newest_report
+from rakuten_assets.realised import SlicePerformance
+from rakuten_assets.realised import history as realised_history
 
 log = logging.getLogger("serving.drift_metrics")
 
@@ -40,6 +42,8 @@ class _Latest:
 
     report: DriftReport | None
     open_alerts: int
+    #: Production's realised scores on the newest weekly slice (None: none yet).
+    realised: SlicePerformance | None = None
 
 
 class DriftCollector(Collector):
@@ -63,8 +67,11 @@ class DriftCollector(Collector):
         return generate_latest(self.registry)
 
     def _read(self) -> _Latest:
+        weeks = realised_history(self.engine, 1)
         return _Latest(
-            report=newest_report(self.engine), open_alerts=active_alert_count(self.engine)
+            report=newest_report(self.engine),
+            open_alerts=active_alert_count(self.engine),
+            realised=weeks[0] if weeks else None,
         )
 
     def _latest(self) -> _Latest | None:
@@ -99,6 +106,7 @@ class DriftCollector(Collector):
             "Drift alerts that are open or acknowledged (not resolved).",
             value=latest.open_alerts,
         )
+        yield from realised_gauges(latest.realised)
         report = latest.report
         if report is None:
             return
@@ -155,3 +163,20 @@ def performance_gauges(report: DriftReport) -> Iterator[GaugeMetricFamily]:
         "Label-free expected accuracy (mean calibrated top-1 probability) of that day.",
         value=estimate.expected_accuracy,
     )
+
+
+def realised_gauges(week: SlicePerformance | None) -> Iterator[GaugeMetricFamily]:
+    """Production's realised scores on the newest weekly slice (nothing before the first)."""
+    if week is None:
+        return
+    yield GaugeMetricFamily(
+        "rakuten_realised_weighted_f1",
+        "Weighted F1 of Production on the newest weekly slice (labelled rows it never saw).",
+        value=week.weighted_f1,
+    )
+    if week.drop is not None:
+        yield GaugeMetricFamily(
+            "rakuten_realised_f1_drop",
+            "Production's golden-holdout weighted F1 minus its weighted F1 on the newest slice.",
+            value=week.drop,
+        )

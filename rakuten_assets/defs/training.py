@@ -17,6 +17,7 @@ from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data import catalog as cat
 from rakuten_assets.data.loader import read_loaded, target_pct
 from rakuten_assets.db import data_loads
+from rakuten_assets.defs.health import production_realised_performance
 from rakuten_assets.defs.ingestion import class_distribution_markdown, product_slice
 from rakuten_assets.defs.partitions import weekly_partitions
 from rakuten_assets.defs.resources import (
@@ -80,7 +81,8 @@ def dataset_hash(frame: pd.DataFrame) -> str:
     group_name="training",
     kinds={"pandas", "scikitlearn"},
     partitions_def=weekly_partitions(),
-    deps=[product_slice],
+    # Production scores the new slice before these rows train anything.
+    deps=[product_slice, production_realised_performance],
 )
 def training_set(
     context: dg.AssetExecutionContext, database: DatabaseResource, catalog: CatalogResource
