@@ -106,20 +106,20 @@ def estimate(
     actual = p.sum(axis=0)
     expected_f1 = float(_weighted_f1(tp, predicted_counts, actual, n))
 
-    # Band: true classes drawn from each row, ``draws`` times at once.
+    # Band: true classes drawn from each row, one draw at a time (memory of one n x c array
+    # whatever the number of draws: a busy day has 100k predictions).
     rng = np.random.default_rng(seed)
     cumulative = np.cumsum(p, axis=1)
     cumulative[:, -1] = 1.0
-    truth = np.empty((draws, n), dtype=np.int64)
+    accuracy_draws = np.empty(draws)
+    f1_draws = np.empty(draws)
     for d in range(draws):
-        truth[d] = (rng.random((n, 1)) > cumulative).sum(axis=1)
-    right = truth == predicted
-    offset = np.arange(draws)[:, None] * c
-    flat = (truth + offset).ravel()
-    tp_draws = np.bincount(flat[right.ravel()], minlength=draws * c).reshape(draws, c)
-    actual_draws = np.bincount(flat, minlength=draws * c).reshape(draws, c)
-    f1_draws = _weighted_f1(tp_draws, predicted_counts, actual_draws, n)
-    accuracy_draws = right.mean(axis=1)
+        truth = (rng.random((n, 1)) > cumulative).sum(axis=1)
+        right = truth == predicted
+        tp_draw = np.bincount(truth[right], minlength=c)
+        actual_draw = np.bincount(truth, minlength=c)
+        f1_draws[d] = _weighted_f1(tp_draw, predicted_counts, actual_draw, n)
+        accuracy_draws[d] = right.mean()
     tail = (1 - BAND_LEVEL) / 2 * 100
     acc_low, acc_high = np.percentile(accuracy_draws, [tail, 100 - tail])
     f1_low, f1_high = np.percentile(f1_draws, [tail, 100 - tail])
