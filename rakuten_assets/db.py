@@ -139,6 +139,40 @@ prediction_log = Table(
     Index(None, "model_version", "predicted_at"),
 )
 
+#: True product types that arrived after the prediction (``POST /api/feedback``): one label per
+#: logged prediction, written by ``rakuten_assets.feedback``. No foreign key: the log may be
+#: pruned without touching the labels.
+prediction_feedback = Table(
+    "prediction_feedback",
+    metadata,
+    Column("prediction_id", String(36), primary_key=True),
+    Column("prdtypecode", Integer, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Production scored on each new weekly slice before training uses it (its realised
+#: performance on rows it never saw), written by ``rakuten_assets.realised``.
+realised_performance = Table(
+    "realised_performance",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partition_key", String(32), nullable=False),
+    Column("slice_index", Integer, nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("weighted_f1", Float, nullable=False),
+    Column("macro_f1", Float, nullable=False),
+    Column("accuracy", Float, nullable=False),
+    #: ``{prdtypecode: F1}`` of the slice.
+    Column("per_class_f1", JSON, nullable=False),
+    #: The model's weighted F1 on the golden holdout, and that minus the slice's.
+    Column("holdout_weighted_f1", Float),
+    Column("drop", Float),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("dagster_run_id", String(64)),
+    Index(None, "partition_key", unique=True),
+)
+
 #: Daily rollups of ``prediction_log`` for the drift report: per local day (of ``timezone``)
 #: and signal, how many predictions had each value (float signals by 0.001 bucket, see
 #: ``drift/report.py``). A report sums 37 days of these instead of reading every logged row.
@@ -218,7 +252,8 @@ alerts = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("report_id", Integer, ForeignKey("drift_reports.id"), nullable=False),
+    #: NULL for an alert raised by something other than a drift report (a realised-F1 drop).
+    Column("report_id", Integer, ForeignKey("drift_reports.id")),
     Column("report_date", Date, nullable=False),
     Column("signal", String(32), nullable=False),
     Column("severity", String(16), nullable=False),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from rakuten_assets.calendar import Calendar
-from rakuten_assets.defs import drift, ingestion, training
+from rakuten_assets.defs import drift, health, ingestion, training
 from rakuten_assets.defs.jobs import build_jobs
 from rakuten_assets.defs.partitions import daily_partitions, partitioned, weekly_partitions
 from rakuten_assets.defs.resources import build_resources
@@ -20,6 +20,7 @@ def build_assets(cal: Calendar) -> list[dg.AssetsDefinition]:
     """Every asset of the location, with the partitions of ``cal``."""
     weekly = [
         ingestion.product_slice,
+        health.production_realised_performance,
         training.training_set,
         training.candidate_model,
         training.model_evaluation,

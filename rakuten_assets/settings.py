@@ -165,6 +165,13 @@ class Settings(BaseSettings):
         description="An alert on a signal is not raised again within this many days of an "
         "open or acknowledged one, unless its severity rises.",
     )
+    realised_f1_max_drop: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Alert when Production's weighted F1 on a new weekly slice (rows it never "
+        "saw) is more than this below its own golden-holdout score.",
+    )
     drift_auto_retrain: bool = Field(
         False,
         description="When true, a CRITICAL drift report launches weekly_ml_pipeline by itself; "

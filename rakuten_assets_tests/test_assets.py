@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
-from rakuten_assets import registry
+from rakuten_assets import realised, registry
 from rakuten_assets.calendar import MODEL_QUALITY_CHECK, Calendar
 from rakuten_assets.db import data_loads, get_engine, model_promotions, products, upgrade_schema
 from rakuten_assets.definitions import build_assets
@@ -101,7 +101,8 @@ def test_three_week_backfill(tmp_path: Path, db_url: str, instance: dg.DagsterIn
         assert checks == {"slice_rows_match_audit": True, MODEL_QUALITY_CHECK: True}
         materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
         assert materialized == {
-            "product_slice", "training_set", "candidate_model", "model_evaluation", "model_promotion",
+            "product_slice", "production_realised_performance", "training_set", "candidate_model",
+            "model_evaluation", "model_promotion",
         }  # fmt: skip
 
     client = registry.configure(settings.tracking_uri)
@@ -118,6 +119,25 @@ def test_three_week_backfill(tmp_path: Path, db_url: str, instance: dg.DagsterIn
         assert run.info.status == "FINISHED"
         assert run.data.tags["dagster_run_id"] in {r.run_id for r in results}
         assert "holdout_weighted_f1" in run.data.metrics
+        # Temperature scaling ran on the validation split and made the confidences truer.
+        metrics = run.data.metrics
+        assert metrics["val_ece"] < metrics["val_ece_before_calibration"]
+        assert metrics["calibration_temperature"] > 0
+
+    # Weeks 1 and 2: Production (trained on earlier slices) scored on the new slice's rows.
+    [first] = results[0].asset_materializations_for_node("production_realised_performance")
+    assert first.metadata["status"].value == "no Production model yet"
+    weeks = realised.history(engine)
+    assert [w.slice_index for w in weeks] == [2, 1]
+    for week, result in zip(weeks, results[:0:-1], strict=True):
+        assert week.rows == loads[week.slice_index][1] - loads[week.slice_index - 1][1]
+        assert week.model_version == int(
+            result.output_for_node("model_evaluation")["production_version"]
+        )
+        assert week.holdout_weighted_f1 is not None
+        assert week.drop == pytest.approx(week.holdout_weighted_f1 - week.weighted_f1, abs=1e-6)
+        [event] = result.asset_materializations_for_node("production_realised_performance")
+        assert event.metadata["weighted_f1"].value == week.weighted_f1
 
     evaluation = results[-1].asset_materializations_for_node("model_evaluation")[0].metadata
     assert "per_class_f1" in evaluation

@@ -87,6 +87,11 @@ def test_demo_runs_twice_without_duplicating_anything(tmp_path: Path) -> None:
     assert "| OK " in days[0]  # before the drift
     assert any("CRITICAL" in day or "ALERT" in day for day in days[-6:])
     assert "drift detected on" in first.stderr
+    # Model health next to drift: the estimate and the realised F1 of 1 day's labels in 5.
+    for column in ("estimated F1", "realised F1"):
+        assert column in header
+    assert all("(n=100)" in day for day in days)  # 500 predictions a day, 100 labelled
+    assert "model health from" in first.stderr
     assert "recommended action: retrain or roll back" in first.stdout
 
     url = f"sqlite:///{tmp_path / 'var' / 'rakuten.db'}"
@@ -95,6 +100,7 @@ def test_demo_runs_twice_without_duplicating_anything(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stderr.count("already decided, skipped") == 2
     assert "(0 new)" in second.stderr  # the same traffic is not logged twice
+    assert "(0 new, 3700 already there)" in second.stderr  # nor its labels
     assert _counts(url) == before
     runs = list((tmp_path / "var" / "dagster").glob("storage/*"))
     assert runs, "the demo's runs are recorded in the project's Dagster instance"

@@ -26,7 +26,8 @@ def test_weekly_job_and_schedule() -> None:
     nodes = {node.name for node in job.graph.nodes}
     assert job.executor_def.name == "in_process"  # a chain: one process, not one per step
     assert nodes == {
-        "product_slice", "training_set", "candidate_model", "model_evaluation", "model_promotion",
+        "product_slice", "production_realised_performance", "training_set", "candidate_model",
+        "model_evaluation", "model_promotion",
     }  # fmt: skip
 
 
@@ -133,6 +134,7 @@ def test_webserver_shows_the_whole_graph_without_errors(tmp_path: Path) -> None:
         ("candidate_model",): "training",
         ("model_evaluation",): "training",
         ("model_promotion",): "training",
+        ("production_realised_performance",): "monitoring",
         ("drift_report",): "monitoring",
         ("drift_alert",): "monitoring",
     }

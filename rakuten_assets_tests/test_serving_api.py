@@ -10,15 +10,22 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from rakuten_assets import realised
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
+from rakuten_assets.db import get_engine
+from rakuten_assets.drift.report import DriftParameters, compute_report
+from rakuten_assets.drift.storage import store_report
 from rakuten_assets.processes import free_port, mlflow_server, run_command
+from rakuten_assets.settings import Settings
 from rakuten_assets_tests.test_serving_support import (
     ADMIN_TOKEN,
     MODEL,
@@ -353,6 +360,76 @@ def test_docs_page_lists_the_operations_in_a_real_browser(api: str, tmp_path: Pa
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _wait_logged(database_url: str, ids: list[str]) -> None:
+    deadline = time.monotonic() + 30
+    while set(ids) - set(logged_ids(database_url)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not set(ids) - set(logged_ids(database_url))
+
+
+def test_feedback_records_true_codes_and_the_report_shows_realised_scores(
+    api: str, reg: Registry
+) -> None:
+    answers = [
+        httpx.post(f"{api}/predict", json={"designation": f"Coussin lin {i}"}).json()
+        for i in range(3)
+    ]
+    ids = [a["prediction_id"] for a in answers]
+    _wait_logged(reg.database_url, ids)
+    # One label: the predicted code (right); batch: one wrong, the first again (unchanged).
+    first = {"prediction_id": ids[0], "prdtypecode": answers[0]["prdtypecode"]}
+    one = httpx.post(f"{api}/api/feedback", json=first)
+    assert one.status_code == 200, one.text
+    assert one.json() == {"recorded": 1, "unchanged": 0}
+    wrong_code = next(c for c in sorted(CATEGORY_LABELS) if c != answers[1]["prdtypecode"])
+    batch = [first, {"prediction_id": ids[1], "prdtypecode": wrong_code}]
+    answer = httpx.post(f"{api}/api/feedback/batch", json={"items": batch})
+    assert answer.json() == {"recorded": 1, "unchanged": 1}
+    assert httpx.post(f"{api}/api/feedback/batch", json={"items": batch}).json() == {
+        "recorded": 0, "unchanged": 2,
+    }  # fmt: skip
+
+    unknown = httpx.post(f"{api}/api/feedback", json={"prediction_id": "nope", "prdtypecode": 10})
+    assert unknown.status_code == 404
+    assert "nope" in unknown.json()["detail"]
+    bad = httpx.post(f"{api}/api/feedback", json={"prediction_id": ids[2], "prdtypecode": 12})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "prdtypecode"]
+    other = {"prediction_id": ids[0], "prdtypecode": wrong_code}
+    assert httpx.post(f"{api}/api/feedback", json=other).status_code == 409
+    mixed = {"items": [{"prediction_id": ids[2], "prdtypecode": 10}, other]}
+    assert httpx.post(f"{api}/api/feedback/batch", json=mixed).status_code == 409
+    assert httpx.post(f"{api}/api/feedback/batch", json={"items": []}).status_code == 422
+
+    # The daily report of today's predictions carries their realised scores, per version.
+    settings = Settings.model_construct()  # the defaults: Europe/Paris, 7 + 30 days
+    today = datetime.now(ZoneInfo(settings.pipeline_timezone)).date()
+    engine = get_engine(reg.database_url)
+    store_report(engine, compute_report(engine, today, DriftParameters.from_settings(settings)))
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    reports = httpx.get(f"{api}/api/drift-reports", headers=admin).json()["reports"]
+    realised = reports[0]["realised"]
+    assert realised["overall"]["rows"] == 2  # ids[2] got no label (its call was refused)
+    assert realised["overall"]["accuracy"] == 0.5
+    assert set(realised["by_model_version"]) == {str(reg.versions[0])}
+    assert reports[0]["performance"] is None  # 3 predictions: no estimate
+
+
+def test_realised_performance_of_the_weekly_slices_is_served(api: str, reg: Registry) -> None:
+    week = realised.SlicePerformance(
+        partition_key="2026-01-05", slice_index=1, model_version=reg.versions[0], rows=900,
+        weighted_f1=0.71, macro_f1=0.65, accuracy=0.72, per_class_f1={10: 0.5, 40: 0.9},
+        holdout_weighted_f1=0.8, computed_at=datetime.now(ZoneInfo("UTC")),
+    )  # fmt: skip
+    realised.store(get_engine(reg.database_url), week)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert httpx.get(f"{api}/api/realised-performance").status_code == 401
+    [served] = httpx.get(f"{api}/api/realised-performance", headers=admin).json()["weeks"]
+    assert served["drop"] == pytest.approx(0.09)
+    assert served["per_class_f1"] == {"10": 0.5, "40": 0.9}
+    assert served["model_version"] == reg.versions[0]
+
+
 def test_prediction_can_require_a_client_token(tmp_path: Path, reg: Registry) -> None:
     env = api_env(
         tmp_path / "var", reg.tracking_uri, reg.database_url, API_CLIENT_TOKEN="client-token-xyz"
@@ -366,6 +443,9 @@ def test_prediction_can_require_a_client_token(tmp_path: Path, reg: Registry) ->
         assert httpx.post(f"{url}/predict", json=body, headers=right).status_code == 200
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         assert httpx.post(f"{url}/predict", json=body, headers=admin).status_code == 403
+        label = {"prediction_id": "x", "prdtypecode": 10}
+        assert httpx.post(f"{url}/api/feedback", json=label).status_code == 401
+        assert httpx.post(f"{url}/api/feedback", json=label, headers=right).status_code == 404
     assert "client-token-xyz" not in (tmp_path / "api.log").read_text()
     assert ADMIN_TOKEN not in (tmp_path / "api.log").read_text()
 

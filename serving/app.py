@@ -30,7 +30,7 @@ from serving.limits import BodySizeLimitMiddleware
 from serving.model_store import ModelStore
 from serving.prediction_log import PredictionLogger
 from serving.request_metrics import RequestMetricsMiddleware
-from serving.routers import control, health, monitoring, predict
+from serving.routers import control, feedback, health, monitoring, predict
 from serving.state import ServingState
 
 log = logging.getLogger("serving")
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=[
             {"name": "predict", "description": "Classify listings."},
             {"name": "health", "description": "Liveness, readiness, model, metrics."},
+            {"name": "feedback", "description": "True product types of served predictions."},
             {"name": "control", "description": "Retrain and rollback (admin token)."},
             {
                 "name": "monitoring",
@@ -135,9 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     # Open predictions skip the bearer check entirely (see serving.routers.predict).
-    app.include_router(
-        predict.router, dependencies=[ClientDep] if settings.api_client_token is not None else []
-    )
+    client = [ClientDep] if settings.api_client_token is not None else []
+    app.include_router(predict.router, dependencies=client)
+    app.include_router(feedback.router, dependencies=client)
     app.include_router(health.router)
     app.include_router(control.router)
     app.include_router(monitoring.router)

@@ -30,6 +30,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from rakuten_assets.drift.alerts import active_alert_count
 from rakuten_assets.drift.report import STATUS_OK, DriftReport
 from rakuten_assets.drift.storage import newest_report
+from rakuten_assets.realised import SlicePerformance
+from rakuten_assets.realised import history as realised_history
 from rakuten_assets.registry import last_promotion_time
 
 log = logging.getLogger("serving.drift_metrics")
@@ -45,6 +47,8 @@ class _Latest:
     report: DriftReport | None
     open_alerts: int
     last_promotion: datetime | None
+    #: Production's realised scores on the newest weekly slice (None: none yet).
+    realised: SlicePerformance | None = None
 
 
 class DriftCollector(Collector):
@@ -71,10 +75,12 @@ class DriftCollector(Collector):
         return generate_latest(self.registry)
 
     def _read(self) -> _Latest:
+        weeks = realised_history(self.engine, 1)
         return _Latest(
             report=newest_report(self.engine),
             open_alerts=active_alert_count(self.engine),
             last_promotion=last_promotion_time(self.engine, self.model_name),
+            realised=weeks[0] if weeks else None,
         )
 
     def _latest(self) -> _Latest | None:
@@ -115,6 +121,7 @@ class DriftCollector(Collector):
                 "Unix time a model version was last promoted to Production.",
                 value=latest.last_promotion.timestamp(),
             )
+        yield from realised_gauges(latest.realised)
         report = latest.report
         if report is None:
             return
@@ -142,3 +149,49 @@ class DriftCollector(Collector):
         for signal in sorted(report.signals, key=lambda s: s.name):
             psi.add_metric([signal.name], signal.psi)
         yield psi
+        yield from performance_gauges(report)
+
+
+# --- model health: the label-free performance estimate of the latest report ------------------
+
+
+def performance_gauges(report: DriftReport) -> Iterator[GaugeMetricFamily]:
+    """The CBPE estimate of the report date's predictions (nothing when it has none)."""
+    if report.performance is None:
+        return
+    estimate = report.performance.overall
+    yield GaugeMetricFamily(
+        "rakuten_estimated_weighted_f1",
+        "Label-free (CBPE) weighted F1 of the latest drift report's day, from calibrated top-k.",
+        value=estimate.expected_weighted_f1,
+    )
+    band = GaugeMetricFamily(
+        "rakuten_estimated_weighted_f1_band",
+        "95 % band of the estimated weighted F1 (sampling uncertainty given calibration).",
+        labels=["bound"],
+    )
+    band.add_metric(["low"], estimate.weighted_f1_low)
+    band.add_metric(["high"], estimate.weighted_f1_high)
+    yield band
+    yield GaugeMetricFamily(
+        "rakuten_estimated_accuracy",
+        "Label-free expected accuracy (mean calibrated top-1 probability) of that day.",
+        value=estimate.expected_accuracy,
+    )
+
+
+def realised_gauges(week: SlicePerformance | None) -> Iterator[GaugeMetricFamily]:
+    """Production's realised scores on the newest weekly slice (nothing before the first)."""
+    if week is None:
+        return
+    yield GaugeMetricFamily(
+        "rakuten_realised_weighted_f1",
+        "Weighted F1 of Production on the newest weekly slice (labelled rows it never saw).",
+        value=week.weighted_f1,
+    )
+    if week.drop is not None:
+        yield GaugeMetricFamily(
+            "rakuten_realised_f1_drop",
+            "Production's golden-holdout weighted F1 minus its weighted F1 on the newest slice.",
+            value=week.drop,
+        )

@@ -50,6 +50,41 @@ DEMO_DRIFT_FROM = 31
 DEMO_DRIFT_PROFILE = "new_vocabulary"
 #: Drift reports the demo prints: two quiet days, then the drifted week.
 DEMO_REPORT_DAYS = 9
+#: Every n-th simulated prediction gets its true code back through the feedback path, as late
+#: labels from merchants would (realised F1 next to the estimate).
+DEMO_LABEL_EVERY = 5
+
+
+def _demo_labels(settings: Settings, summary: Any) -> None:
+    from rakuten_assets.feedback import Label, record_feedback
+
+    labels = [
+        Label(prediction_id, code)
+        for day in summary.days
+        for prediction_id, code in day.labels[::DEMO_LABEL_EVERY]
+    ]
+    result = record_feedback(_engine(settings), labels)
+    _say(
+        f"late labels: the true code of 1 prediction in {DEMO_LABEL_EVERY} sent back "
+        f"({result.recorded} new, {result.unchanged} already there)"
+    )
+
+
+def _health_drop(table: pd.DataFrame, first_drifted: str) -> None:
+    """Mean estimated and realised F1 before and from the first drifted day."""
+
+    def mean(column: str, rows: pd.DataFrame) -> str:
+        values = pd.to_numeric(rows[column].str.split(" ").str[0], errors="coerce").dropna()
+        return f"{values.mean():.3f}" if len(values) else "-"
+
+    before, after = table[table["date"] < first_drifted], table[table["date"] >= first_drifted]
+    if before.empty or after.empty:
+        return
+    _say(
+        f"model health from {first_drifted} (drift starts): estimated F1 "
+        f"{mean('estimated F1', before)} -> {mean('estimated F1', after)}, realised F1 "
+        f"{mean('realised F1', before)} -> {mean('realised F1', after)}"
+    )
 
 
 def _demo_drift(settings: Settings) -> None:
@@ -72,11 +107,13 @@ def _demo_drift(settings: Settings) -> None:
         seed=None,
     )
     _say(f"{summary.rows} predictions logged ({summary.inserted} new) in {summary.seconds:.0f} s")
+    _demo_labels(settings, summary)
     dates = [d.day.isoformat() for d in summary.days][-DEMO_REPORT_DAYS:]
     _say(f"daily_drift_check for {dates[0]} .. {dates[-1]} (7-day window vs the 30 days before)")
     table = run_drift_checks(settings, dates)
     click.echo()
     click.echo(_table(table))
+    _health_drop(table, summary.days[DEMO_DRIFT_FROM - 1].day.isoformat())
     flagged = table[table["severity"].isin(["ALERT", "CRITICAL"])]
     if flagged.empty:
         _say("no drift at ALERT or worse in these days")

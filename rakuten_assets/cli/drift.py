@@ -176,7 +176,7 @@ def _report_dates(date_: Any, days: int) -> list[str]:
 def run_drift_checks(settings: Settings, dates: list[str]) -> pd.DataFrame:
     """Run `daily_drift_check` in-process for each date; one summary row per report."""
     from rakuten_assets.drift.alerts import AlertStatus, list_alerts
-    from rakuten_assets.drift.storage import report_summary
+    from rakuten_assets.drift.storage import get_report, report_summary
     from rakuten_assets.runner import run_job
 
     defs = _defs()
@@ -192,6 +192,9 @@ def run_drift_checks(settings: Settings, dates: list[str]) -> pd.DataFrame:
         if report is None:
             raise click.ClickException(f"{DAILY_DRIFT_JOB} for {key} stored no drift report")
         raised = list_alerts(engine, status=AlertStatus.OPEN, report_id=report.id)
+        health = get_report(engine, report.report_date)
+        estimate = health.performance if health else None
+        realised = health.realised if health else None
         rows.append(
             {
                 "date": key,
@@ -200,6 +203,18 @@ def run_drift_checks(settings: Settings, dates: list[str]) -> pd.DataFrame:
                 "driven by": report.driving_signal or "-",
                 "current": report.current_count,
                 "reference": report.reference_count,
+                # Model health of the report date's own predictions (docs/model_health.md).
+                "estimated F1": (
+                    f"{estimate.overall.expected_weighted_f1:.3f} "
+                    f"[{estimate.overall.weighted_f1_low:.2f}-{estimate.overall.weighted_f1_high:.2f}]"
+                    if estimate
+                    else "-"
+                ),
+                "realised F1": (
+                    f"{realised.overall.weighted_f1:.3f} (n={realised.overall.rows})"
+                    if realised
+                    else "-"
+                ),
                 "open alerts": ", ".join(
                     f"#{a['id']} {a['signal']} ({a['severity']})" for a in reversed(raised)
                 )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, text, update
 
 from rakuten_assets.db import data_loads, product_history, products, require_schema
 
@@ -252,6 +252,15 @@ def next_slice_index(engine: Engine) -> int:
 
 def read_loaded(engine: Engine, max_slice_index: int) -> pd.DataFrame:
     """All products loaded by slices ``<= max_slice_index``, ordered by ``load_rank``."""
+    return _read_products(engine, products.c.slice_index <= max_slice_index)
+
+
+def read_slice(engine: Engine, slice_index: int) -> pd.DataFrame:
+    """The products that slice ``slice_index`` loaded (none of an earlier slice)."""
+    return _read_products(engine, products.c.slice_index == slice_index)
+
+
+def _read_products(engine: Engine, condition: ColumnElement[bool]) -> pd.DataFrame:
     query = (
         select(
             products.c.product_row_id,
@@ -262,7 +271,7 @@ def read_loaded(engine: Engine, max_slice_index: int) -> pd.DataFrame:
             products.c.prdtypecode,
             products.c.batch_id,
         )
-        .where(products.c.slice_index <= max_slice_index)
+        .where(condition)
         .order_by(products.c.load_rank)
     )
     with engine.connect() as conn:

@@ -74,6 +74,14 @@ def drift_report(
             f"{report.reference_start.isoformat()} – {report.reference_end.isoformat()}"
         ),
     }
+    if report.performance is not None:
+        estimate = report.performance.overall
+        metadata["estimated_weighted_f1"] = dg.MetadataValue.float(estimate.expected_weighted_f1)
+        metadata["estimated_weighted_f1_band"] = (
+            f"{estimate.weighted_f1_low:.3f} – {estimate.weighted_f1_high:.3f}"
+        )
+        metadata["estimated_accuracy"] = dg.MetadataValue.float(estimate.expected_accuracy)
+        metadata["estimated_rows"] = dg.MetadataValue.int(estimate.rows)
     if report.signals:
         metadata["signals"] = dg.MetadataValue.md(signals_markdown(report.signals))
         for signal in report.signals:

@@ -54,6 +54,8 @@ class ModelRegistryResource(dg.ConfigurableResource):
     artifact_root: str | None = None
     ui_url: str = "http://127.0.0.1:5000"
     min_weighted_f1: float = 0.75
+    #: Production's weighted F1 on a new slice may fall this far below its holdout score.
+    max_realised_f1_drop: float = 0.05
 
     def client(self) -> MlflowClient:
         return registry.configure(self.tracking_uri)
@@ -167,6 +169,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             artifact_root=str(settings.mlflow_artifact_root) if is_file_store else None,
             ui_url=settings.mlflow_ui_url,
             min_weighted_f1=settings.min_weighted_f1,
+            max_realised_f1_drop=settings.realised_f1_max_drop,
         ),
         "mlflow_tracking": MlflowTracking(
             tracking_uri=settings.tracking_uri,

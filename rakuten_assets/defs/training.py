@@ -17,6 +17,7 @@ from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data import catalog as cat
 from rakuten_assets.data.loader import read_loaded, target_pct
 from rakuten_assets.db import data_loads
+from rakuten_assets.defs.health import production_realised_performance
 from rakuten_assets.defs.ingestion import class_distribution_markdown, product_slice
 from rakuten_assets.defs.resources import (
     CatalogResource,
@@ -24,6 +25,7 @@ from rakuten_assets.defs.resources import (
     MlflowTracking,
     ModelRegistryResource,
 )
+from rakuten_assets.training.calibration import calibrate
 from rakuten_assets.training.evaluation import Scores, score_model, split_train_validation
 from rakuten_assets.training.model import ModelParams, fit
 
@@ -77,7 +79,8 @@ def dataset_hash(frame: pd.DataFrame) -> str:
 @dg.asset(
     group_name="training",
     kinds={"pandas", "scikitlearn"},
-    deps=[product_slice],
+    # Production scores the new slice before these rows train anything.
+    deps=[product_slice, production_realised_performance],
 )
 def training_set(
     context: dg.AssetExecutionContext, database: DatabaseResource, catalog: CatalogResource
@@ -140,7 +143,9 @@ def candidate_model(
 ) -> dg.Output[dict[str, Any]]:
     """This week's candidate: TF-IDF + LogisticRegression trained on the loaded products.
 
-    One MLflow run (params, validation metrics, classification report, confusion matrix, git
+    Its probabilities are calibrated on the validation split (temperature scaling: the same
+    predictions, confidences that mean what they say). One MLflow run (params, validation
+    metrics, calibration, classification report, confusion matrix, git
     sha, data version) and a new version of `rakuten_classifier` in the registry, in Staging.
     """
     params = config.params()
@@ -148,11 +153,13 @@ def candidate_model(
     started = time.perf_counter()
     try:
         model = fit(training_set.train, params)
+        calibration = calibrate(model, training_set.validation)
         train_seconds = time.perf_counter() - started
         validation = score_model(model, training_set.validation)
         mlflow.set_tags(
             {"dagster_partition": context.partition_key, "dagster_asset": "candidate_model"}
         )
+        mlflow.log_metrics(calibration.metrics())
         registered = registry.log_candidate(
             model=model,
             model_name=model_registry.model_name,
@@ -189,6 +196,9 @@ def candidate_model(
             ),
             "validation_weighted_f1": dg.MetadataValue.float(round(validation.weighted_f1, 4)),
             "validation_macro_f1": dg.MetadataValue.float(round(validation.macro_f1, 4)),
+            "calibration_temperature": dg.MetadataValue.float(round(calibration.temperature, 4)),
+            "validation_ece_before": dg.MetadataValue.float(round(calibration.ece_before, 4)),
+            "validation_ece_after": dg.MetadataValue.float(round(calibration.ece_after, 4)),
             "train_rows": len(training_set.train),
             "train_seconds": dg.MetadataValue.float(round(train_seconds, 1)),
         },

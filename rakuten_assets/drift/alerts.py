@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -143,6 +143,57 @@ def raise_alerts(
             ).scalar_one()
             raised.append({"id": int(alert_id), **row})
     return RaisedAlerts(raised=raised, suppressed=suppressed)
+
+
+#: The signal of the alert raised when Production's realised weighted F1 drops.
+REALISED_F1_SIGNAL = "realised_weighted_f1"
+
+
+def raise_realised_drop_alert(
+    engine: Engine,
+    *,
+    slice_date: date,
+    model_version: int,
+    weighted_f1: float,
+    holdout_weighted_f1: float,
+    max_drop: float,
+    now: datetime | None = None,
+) -> dict[str, Any] | None:
+    """An alert (no drift report behind it) when the slice's F1 is over ``max_drop`` below the
+    holdout's: ALERT, CRITICAL beyond twice ``max_drop``. None when the drop is within bounds or
+    an alert for that slice date exists already (idempotent per week)."""
+    drop = holdout_weighted_f1 - weighted_f1
+    if drop <= max_drop:
+        return None
+    severity = Severity.CRITICAL if drop > 2 * max_drop else Severity.ALERT
+    now = now or datetime.now(UTC)
+    row = {
+        "created_at": now,
+        "updated_at": now,
+        "report_id": None,
+        "report_date": slice_date,
+        "signal": REALISED_F1_SIGNAL,
+        "severity": severity.value,
+        "status": AlertStatus.OPEN.value,
+        "message": (
+            f"{severity} drop of Production v{model_version}'s weighted F1 on the slice of "
+            f"{slice_date.isoformat()}: {weighted_f1:.3f} against {holdout_weighted_f1:.3f} on "
+            f"the golden holdout (-{drop:.3f}, limit {max_drop:.3f})"
+        ),
+        "recommended_action": severity.recommended_action,
+        "psi": None,
+        "p_value": None,
+    }
+    with engine.begin() as conn:
+        existing = conn.execute(
+            select(alerts.c.id).where(
+                alerts.c.signal == REALISED_F1_SIGNAL, alerts.c.report_date == slice_date
+            )
+        ).first()
+        if existing is not None:
+            return None
+        alert_id = conn.execute(insert(alerts).values(**row).returning(alerts.c.id)).scalar_one()
+    return {"id": int(alert_id), **row}
 
 
 # --- lifecycle ----------------------------------------------------------------------------------

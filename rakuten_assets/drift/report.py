@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine
 
+from rakuten_assets.drift.performance import DayEstimate, estimate_day
 from rakuten_assets.drift.rollups import (
     CLASS_SIGNAL,
     NUMERIC_SIGNAL_NAMES,
@@ -32,7 +33,14 @@ from rakuten_assets.drift.stats import (
     compare_categorical,
     compare_numeric,
 )
-from rakuten_assets.drift.windows import ReportWindows, check_days, report_days, report_windows
+from rakuten_assets.drift.windows import (
+    ReportWindows,
+    check_days,
+    day_bounds,
+    report_days,
+    report_windows,
+)
+from rakuten_assets.feedback import RealisedScores, realised_scores
 
 if TYPE_CHECKING:
     from rakuten_assets.settings import Settings
@@ -122,6 +130,12 @@ class DriftReport:
     #: Set when read back from storage (:mod:`~rakuten_assets.drift.storage`).
     id: int | None = None
     dagster_run_id: str | None = None
+    #: The label-free performance estimate (CBPE) of the report date's own predictions; None
+    #: below ``min_samples`` of them (:mod:`~rakuten_assets.drift.performance`).
+    performance: DayEstimate | None = None
+    #: The realised scores of the report date's predictions that got a label by the time the
+    #: report was computed (:mod:`~rakuten_assets.feedback`); None without any label.
+    realised: RealisedScores | None = None
 
     def signal(self, name: str) -> SignalResult:
         """The result of one signal; KeyError (listing what exists) when it was not computed."""
@@ -167,6 +181,7 @@ def _report(
     reference: WindowCounts,
     current: WindowCounts,
     started: float,
+    engine: Engine,
 ) -> DriftReport:
     signals: list[SignalResult] = []
     skipped: dict[str, str] = {}
@@ -175,6 +190,9 @@ def _report(
     if enough:
         signals, skipped = _numeric_signals(parameters, reference, current)
         signals.append(compare_categorical(CLASS_SIGNAL, reference.classes, current.classes))
+    # Model health next to drift: both read the report date's own predictions.
+    performance = estimate_day(engine, report_date, parameters.timezone, minimum)
+    realised = realised_scores(engine, *day_bounds(report_date, parameters.timezone))
     worst = driving(signals)
     model_version = max(
         current.model_versions.items(), key=lambda item: (item[1], item[0]), default=None
@@ -196,6 +214,8 @@ def _report(
         duration_s=time.perf_counter() - started,
         model_version=model_version[0] if model_version is not None else None,
         parameters=parameters,
+        performance=performance,
+        realised=realised,
     )
 
 
@@ -213,7 +233,7 @@ def compute_report(engine: Engine, report_date: date, parameters: DriftParameter
     reference, current = rollup_counts(
         engine, parameters.timezone, days, days[parameters.reference_days]
     )
-    return _report(report_date, parameters, windows, reference, current, started)
+    return _report(report_date, parameters, windows, reference, current, started, engine)
 
 
 def compute_report_from_log(
@@ -227,4 +247,4 @@ def compute_report_from_log(
     started = time.perf_counter()
     windows = parameters.windows(report_date)
     reference, current = log_counts(engine, windows)
-    return _report(report_date, parameters, windows, reference, current, started)
+    return _report(report_date, parameters, windows, reference, current, started, engine)

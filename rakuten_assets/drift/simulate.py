@@ -38,7 +38,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from functools import partial
@@ -112,6 +112,9 @@ class DaySummary:
     #: Rows that were not in the log yet (the rest came from an earlier run with the same seed).
     inserted: int
     drifted: bool
+    #: ``(prediction_id, true prdtypecode)`` of each simulated listing: the labels that would
+    #: arrive later, to compare an estimate with the realised performance.
+    labels: tuple[tuple[str, int], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -412,7 +415,12 @@ def simulate_traffic(
         if drifted and drift is not None:
             listings = drift(listings, _rng(seed, day, _DRIFT))
         records = _day_records(pipeline, model_version, listings, seed=seed, day=day, zone=zone)
-        summaries.append(DaySummary(day, len(records), insert_records(engine, records), drifted))
+        labels = tuple(
+            (record.prediction_id, int(code))
+            for record, code in zip(records, listings["prdtypecode"], strict=True)
+        )
+        inserted = insert_records(engine, records)
+        summaries.append(DaySummary(day, len(records), inserted, drifted, labels))
     return SimulationSummary(
         model_version=model_version,
         profile=profile,

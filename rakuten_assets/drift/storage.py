@@ -19,9 +19,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rakuten_assets.db import drift_reports
+from rakuten_assets.drift.performance import DayEstimate
 from rakuten_assets.drift.report import DriftParameters, DriftReport, ReportStatus
 from rakuten_assets.drift.severity import Severity
 from rakuten_assets.drift.stats import SignalResult
+from rakuten_assets.feedback import RealisedScores
 
 #: Version of the document stored in ``drift_reports.signals``.
 DOCUMENT_VERSION = 1
@@ -67,6 +69,9 @@ def report_document(report: DriftReport) -> dict[str, Any]:
         "parameters": asdict(report.parameters),
         "signals": [signal_to_json(s) for s in report.signals],
         "skipped": dict(report.skipped_signals),
+        # Optional key: reports stored before the estimate existed have none.
+        "performance": report.performance.to_json() if report.performance else None,
+        "realised": report.realised.to_json() if report.realised else None,
     }
 
 
@@ -175,6 +180,12 @@ def _from_row(row: Any) -> DriftReport:
         parameters=DriftParameters(**document["parameters"]),
         id=row.id,
         dagster_run_id=row.dagster_run_id,
+        performance=(
+            DayEstimate.from_json(document["performance"]) if document.get("performance") else None
+        ),
+        realised=(
+            RealisedScores.from_json(document["realised"]) if document.get("realised") else None
+        ),
     )
 
 

@@ -9,10 +9,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from rakuten_assets import realised
 from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.drift import storage as drift_storage
+from rakuten_assets.drift.performance import DayEstimate
 from rakuten_assets.drift.report import DriftReport as StoredReport
 from rakuten_assets.drift.severity import Severity
+from rakuten_assets.feedback import RealisedScores
 from serving.deps import AdminDep, StateDep
 
 router = APIRouter(prefix="/api", tags=["monitoring"], dependencies=[AdminDep])
@@ -86,6 +89,13 @@ class DriftReport(BaseModel):
     model_version: int | None
     computed_at: str
     signals: dict[str, SignalResult]
+    # The domain's own dataclasses: pydantic validates and documents them as they are.
+    performance: DayEstimate | None = Field(
+        None, description="Label-free estimate of the report date's predictions (CBPE)."
+    )
+    realised: RealisedScores | None = Field(
+        None, description="Realised scores of the report date's labelled predictions."
+    )
 
 
 class DriftReports(BaseModel):
@@ -125,7 +135,9 @@ class Alert(BaseModel):
     id: int
     created_at: str
     updated_at: str
-    report_id: int
+    report_id: int | None = Field(
+        description="The drift report behind it; null for a realised-F1 drop."
+    )
     report_date: date
     signal: str
     severity: Severity
@@ -284,3 +296,39 @@ async def resolve_alert(alert_id: AlertId, body: AlertActionRequest, state: Stat
     except drift_alerts.AlertStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     return _alert(row)
+
+
+# --- model health: Production's realised performance on each new weekly slice -----------------
+
+
+class RealisedWeek(BaseModel):
+    """Production scored on one weekly slice it never saw (`production_realised_performance`)."""
+
+    partition_key: str
+    slice_index: int
+    model_version: int
+    rows: int
+    weighted_f1: float
+    macro_f1: float
+    accuracy: float
+    per_class_f1: dict[int, float]
+    holdout_weighted_f1: float | None
+    drop: float | None = Field(description="Holdout weighted F1 minus the slice's.")
+    computed_at: str
+
+
+class RealisedWeeks(BaseModel):
+    weeks: list[RealisedWeek]
+
+
+@router.get(
+    "/realised-performance",
+    summary="Production's realised F1 on each new weekly slice, newest first",
+    response_model=RealisedWeeks,
+    responses=_AUTH,
+)
+async def list_realised_performance(
+    state: StateDep, limit: Annotated[int, Query(ge=1, le=520)] = 52
+) -> RealisedWeeks:
+    weeks = await asyncio.to_thread(realised.history, state.engine, limit)
+    return RealisedWeeks(weeks=[RealisedWeek.model_validate(w.to_json()) for w in weeks])
