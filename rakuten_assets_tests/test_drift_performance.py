@@ -23,6 +23,8 @@ from rakuten_assets.training.model import ModelParams, fit
 from rakuten_assets_tests.test_drift_report import PARAMETERS
 from serving.drift_metrics import DriftCollector
 
+MODEL_NAME = "rakuten_classifier"
+
 CODES = (10, 40, 50, 60, 1140, 1160)
 END = date(2026, 3, 8)
 #: Simulated days, and the first drifted one (days 5-8 drift).
@@ -135,7 +137,7 @@ def test_the_daily_report_carries_the_estimate_stored_and_exported(
     overall = report_to_dict(stored)["performance"]["overall"]
     assert overall["rows"] == 150
 
-    metrics = DriftCollector(engine, cache_seconds=0).render().decode()
+    metrics = DriftCollector(engine, MODEL_NAME, cache_seconds=0).render().decode()
     value = report.performance.overall.expected_weighted_f1
     assert f"rakuten_estimated_weighted_f1 {value}" in metrics
     assert 'rakuten_estimated_weighted_f1_band{bound="low"}' in metrics
@@ -145,5 +147,5 @@ def test_the_daily_report_carries_the_estimate_stored_and_exported(
     assert sparse.performance is None
     store_report(engine, sparse)
     assert "rakuten_estimated_weighted_f1" not in (
-        DriftCollector(engine, cache_seconds=0).render().decode()
+        DriftCollector(engine, MODEL_NAME, cache_seconds=0).render().decode()
     )

@@ -15,6 +15,8 @@ from rakuten_assets.training.evaluation import score_model
 from rakuten_assets.training.model import ModelParams, fit
 from serving.drift_metrics import DriftCollector
 
+MODEL_NAME = "rakuten_classifier"
+
 WEEK = "2026-01-05"
 
 
@@ -53,7 +55,7 @@ def test_a_slice_is_scored_stored_and_replaced_on_a_rerun(
     assert older.per_class_f1 == week.per_class_f1
     assert older.drop == week.drop
 
-    metrics = DriftCollector(engine, cache_seconds=0).render().decode()
+    metrics = DriftCollector(engine, MODEL_NAME, cache_seconds=0).render().decode()
     assert f"rakuten_realised_weighted_f1 {newest.weighted_f1}" in metrics
     assert f"rakuten_realised_f1_drop {newest.drop}" in metrics
 
