@@ -5,9 +5,9 @@ and every per-request step on the event loop holds the GIL while other requests 
 concurrent ``/predict`` calls wait on one asyncio queue; one consumer takes whatever is queued
 (up to ``max_size``, waiting at most ``max_wait`` for company) and hands the batch to a worker
 thread, which does everything that can be done once per batch (:func:`score`): the model call,
-the ranking, the unknown-token share, the log records, the metrics, each answer's JSON. The
-records are then journalled with one group commit (``PredictionLogger.commit``) and only then
-are the requests answered, while the next batch is already being scored.
+the ranking, the unknown-token share, the log records, each answer's JSON. The records are
+then journalled with one group commit (``PredictionLogger.commit``), counted in the metrics, and
+only then are the requests answered, while the next batch is already being scored.
 """
 
 from __future__ import annotations
@@ -91,7 +91,6 @@ def score(model: LoadedModel, items: Sequence[Item], started: Sequence[float]) -
             imageid=item.imageid,
         )
         scored.append(Scored(_json(body), record))
-    observe(scored)
     return scored
 
 
@@ -108,7 +107,10 @@ def batch_body(model_version: int, scored: Sequence[Scored]) -> bytes:
 
 
 def observe(scored: Sequence[Scored]) -> None:
-    """The per-prediction metrics of a batch, counted once per predicted class."""
+    """The per-prediction metrics of a journalled batch, counted once per predicted class.
+
+    Called after the group commit: a prediction that was never answered (the journal write
+    failed) is not counted either."""
     for code, count in Counter(s.record.predicted_code for s in scored).items():
         metrics.PREDICTIONS.labels(str(code)).inc(count)
     for s in scored:
@@ -217,6 +219,7 @@ class MicroBatcher:
         except Exception as exc:
             _fail(batch, exc)
             return
+        observe(scored)
         now = time.perf_counter()
         histogram = metrics.LATENCY.labels("predict")
         for pending, answer in zip(batch, scored, strict=True):

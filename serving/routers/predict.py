@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from serving import metrics
-from serving.batching import Item, NoModelError, batch_body, score
+from serving.batching import Item, NoModelError, batch_body, observe, score
 from serving.deps import StateDep
 from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem
 from serving.state import ServingState
@@ -97,6 +97,7 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> Response:
         score, model, [_item(item) for item in body.items], [started] * len(body.items)
     )
     await state.prediction_log.commit([s.record for s in scored])
+    observe(scored)
     metrics.LATENCY.labels("batch").observe(time.perf_counter() - started)
     return Response(
         batch_body(model.version, scored),
