@@ -9,6 +9,7 @@ uvicorn for the whole module; "API down" points the UI at a free port with nothi
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +27,7 @@ from rakuten_assets.db import get_engine, upgrade_schema
 from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.drift.report import DriftParameters, compute_report
 from rakuten_assets.drift.simulate import simulate_traffic
-from rakuten_assets.drift.storage import store_report
+from rakuten_assets.drift.storage import latest_reports, store_report
 from rakuten_assets.operations import audit
 from rakuten_assets.processes import free_port
 from rakuten_assets.settings import PROJECT_ROOT, Settings
@@ -164,9 +165,8 @@ def demo(monkeypatch: pytest.MonkeyPatch, store: Store, live_api: str) -> Store:
 
 
 def page(path: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    app.run()
-    app.switch_page(path)
+    # No custom url_path: the first run can open the page directly (no run of the default one).
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).switch_page(path)
     app.run()
     return app
 
@@ -327,3 +327,53 @@ def test_actions_need_the_admin_token_outside_development(
     assert "Actions enabled" in shown(app)
     assert ADMIN_TOKEN not in shown(app)
     assert _form_buttons(app, "rollback")
+
+
+@pytest.fixture
+def pg_store(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    store: Store,
+    pg_url: str,
+    live_api: str,
+    small_split: SplitCatalog,
+) -> Store:
+    """The same platform with its product database on PostgreSQL: a first load, the promotion
+    history and the drift reports of the SQLite store, and a copy of its MLflow store (the models' artifacts are
+    read where they are) with Production set back to the newest version."""
+    tracking_db = tmp_path / "mlflow.db"
+    shutil.copy(store.data_dir / "mlflow.db", tracking_db)
+    copy = Store(store.data_dir, pg_url, f"sqlite:///{tracking_db}", store.versions)
+    upgrade_schema(copy.engine)
+    load_slice(copy.engine, small_split.pool, slice_index=0, partition_key="w1", catalog_hash="t")
+    for version, week, f1 in zip(
+        store.versions, ("w1", "w2", "w3"), (0.78, 0.8, 0.81), strict=True
+    ):
+        _promote(copy, version, week, f1, None)
+    for report in latest_reports(store.engine, 3):
+        drift_alerts.raise_alerts(copy.engine, store_report(copy.engine, report), cooldown_days=3)
+    _environment(monkeypatch, copy, live_api)
+    from ui import readers
+
+    readers.forget()
+    return copy
+
+
+@pytest.mark.postgres
+def test_acknowledge_and_rollback_on_postgresql(pg_store: Store) -> None:
+    [alert, *_] = drift_alerts.list_alerts(pg_store.engine, status="open")
+    alerts_page = page("app_pages/alerts.py")
+    no_failure(alerts_page)
+    _alert_form(alerts_page, alert["id"], "acknowledge", "dan", "")
+    _submit(alerts_page, f"alert_{alert['id']}")
+    no_failure(alerts_page)
+    assert drift_alerts.get_alert(pg_store.engine, alert["id"])["status"] == "acknowledged"
+
+    models = page("app_pages/models.py")
+    models.text_input(key="rollback_actor").input("dan")
+    _submit(models, "rollback")
+    no_failure(models)
+    client = registry.configure(pg_store.tracking_uri)
+    assert int(registry.production_version(client, MODEL).version) == pg_store.versions[1]
+    [row] = audit.action_history(pg_store.engine, 10)
+    assert (row.door, row.actor, row.action, row.outcome) == ("ui", "dan", "rollback", "succeeded")
