@@ -84,8 +84,8 @@ def _promote(store: Store, version: int, week: str, f1: float, previous_f1: floa
     )
 
 
-def build_store(root: Path, split: SplitCatalog) -> Store:
-    """What `make demo` leaves, in small: loads, three promoted versions, traffic, drift."""
+def build_store(root: Path, split: SplitCatalog, versions: int = 3) -> Store:
+    """What `make demo` leaves, in small: loads, promoted versions, traffic, drift, alerts."""
     data_dir = root / "var"
     store = Store(
         data_dir=data_dir,
@@ -102,17 +102,17 @@ def build_store(root: Path, split: SplitCatalog) -> Store:
     client = registry.configure(store.tracking_uri)
     experiment = registry.ensure_experiment(client, "ui-tests", data_dir / "mlartifacts")
     registry.mlflow.set_experiment(experiment_id=experiment)
-    versions = tuple(register_version(split, 400 + 100 * i, seed=i) for i in range(3))
+    numbers = tuple(register_version(split, 400 + 100 * i, seed=i) for i in range(versions))
     weeks = ("2026-01-05", "2026-01-12", "2026-01-19")
     previous: float | None = None
-    for version, week, f1 in zip(versions, weeks, (0.78, 0.80, 0.81), strict=True):
+    for version, week, f1 in zip(numbers, weeks, (0.78, 0.80, 0.81), strict=False):
         _promote(store, version, week, f1, previous)
         previous = f1
-    pipeline = registry.load_model(MODEL, versions[-1])
+    pipeline = registry.load_model(MODEL, numbers[-1])
     simulate_traffic(
         store.engine,
         pipeline,
-        versions[-1],
+        numbers[-1],
         days=37,
         end_date=LAST_DAY,
         per_day=120,
@@ -123,7 +123,7 @@ def build_store(root: Path, split: SplitCatalog) -> Store:
     for day in (date(2026, 2, 8), date(2026, 2, 9), LAST_DAY):
         report_id = store_report(store.engine, compute_report(store.engine, day, parameters))
         drift_alerts.raise_alerts(store.engine, report_id, cooldown_days=3)
-    return Store(store.data_dir, store.database_url, store.tracking_uri, versions)
+    return Store(store.data_dir, store.database_url, store.tracking_uri, numbers)
 
 
 @pytest.fixture(scope="module")

@@ -101,7 +101,8 @@ def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
     return [
         streamlit, "run", str(PROJECT_ROOT / "ui" / "streamlit_app.py"),
         "--server.port", str(port), "--server.address", address, "--server.headless", "true",
-        "--client.showErrorDetails", "none", "--browser.gatherUsageStats", "false",
+        "--client.showErrorDetails", "none", "--client.toolbarMode", "minimal",
+        "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
 
 
