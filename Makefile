@@ -128,6 +128,7 @@ bench: $(STAMP) ## Benchmarks: weekly pipeline, loads, drift
 	$(PY) bench/weekly_pipeline.py
 	$(PY) bench/load.py
 	$(PY) bench/drift.py
+	$(PY) bench/ui.py
 
 .PHONY: airflow-dags
 # The Airflow DAGs generated from the Dagster definitions (TARGET=airflow2 for Airflow 2.11).

@@ -212,7 +212,7 @@ def test_overview_says_in_one_line_that_dagster_is_down(demo: Store) -> None:
 def test_predict_calls_the_live_api(demo: Store) -> None:
     app = page("app_pages/predict.py")
     app.button(key="example_Cushion").click().run()
-    assert app.text_input(key="designation").value.startswith("Coussin")
+    assert str(app.text_input(key="designation").value).startswith("Coussin")
     app.button[-1].click().run()  # the form's Classify button
     no_failure(app)
     assert "confidence" in shown(app)
@@ -250,6 +250,12 @@ def test_api_down_is_one_line_and_the_read_pages_keep_working(
     [warning] = [w.value for w in predict.warning]
     assert warning.startswith("Predictions are unavailable: the API at")
     assert "\n" not in warning
+
+
+def _production(client: Any) -> int:
+    current = registry.production_version(client, MODEL)
+    assert current is not None
+    return int(current.version)
 
 
 def _alert_form(app: AppTest, alert_id: int, action: str, actor: str, note: str) -> None:
@@ -296,14 +302,14 @@ def test_rollback_moves_production_and_a_second_one_is_refused(demo: Store) -> N
     first.text_input(key="rollback_actor").input("alice")
     _submit(first, "rollback")
     no_failure(first)
-    assert int(registry.production_version(client, MODEL).version) == demo.versions[1]
+    assert _production(client) == demo.versions[1]
     # The second operator saw v3 in Production: the click is refused, nothing moves again.
     second.text_input(key="rollback_actor").input("bob")
     _submit(second, "rollback")
     [refusal] = [e.value for e in second.error]
     assert refusal.startswith("rollback refused:")
     assert f"v{demo.versions[2]}" in refusal
-    assert int(registry.production_version(client, MODEL).version) == demo.versions[1]
+    assert _production(client) == demo.versions[1]
     rows = audit.action_history(demo.engine, 2)
     assert [(r.door, r.actor, r.action, r.outcome) for r in reversed(rows)] == [
         ("ui", "alice", "rollback", "succeeded"),
@@ -374,6 +380,6 @@ def test_acknowledge_and_rollback_on_postgresql(pg_store: Store) -> None:
     _submit(models, "rollback")
     no_failure(models)
     client = registry.configure(pg_store.tracking_uri)
-    assert int(registry.production_version(client, MODEL).version) == pg_store.versions[1]
+    assert _production(client) == pg_store.versions[1]
     [row] = audit.action_history(pg_store.engine, 10)
     assert (row.door, row.actor, row.action, row.outcome) == ("ui", "dan", "rollback", "succeeded")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.drift import alerts as drift_alerts
@@ -32,6 +32,8 @@ PAGES = (
     ("alerts", "Alerts"),
     ("activity", "Activity"),
 )
+#: Errors the page's scripts logged (a chart Vega-Lite cannot draw shows no element, only this).
+CONSOLE_ERRORS: list[str] = []
 ERROR_ELEMENTS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
@@ -70,9 +72,20 @@ def browser_page() -> Iterator[Page]:
             args=["--no-sandbox", "--headless=new", "--disable-background-networking"],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # The first render imports MLflow and pandas in the server: generous, never a sleep.
         page.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)
+        page.on("console", _console)
+        page.on("pageerror", lambda error: CONSOLE_ERRORS.append(str(error)))
         yield page
         browser.close()
+
+
+def _console(message: ConsoleMessage) -> None:
+    # This machine has no network: a resource outside 127.0.0.1 fails to load, which is no
+    # fault of the page.
+    if message.type == "error" and not message.text.startswith("Failed to load resource"):
+        CONSOLE_ERRORS.append(message.text)
 
 
 def _open(page: Page, url: str, title: str) -> None:
@@ -80,6 +93,8 @@ def _open(page: Page, url: str, title: str) -> None:
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
     # The script has finished once the status widget ("Running...") is gone.
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    # Charts and tables are loaded lazily behind skeletons: a screenshot wants them drawn.
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
 
 
 def test_every_page_opens_without_an_error_element(control_room: str, browser_page: Page) -> None:
@@ -89,6 +104,7 @@ def test_every_page_opens_without_an_error_element(control_room: str, browser_pa
         browser_page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}.png"), full_page=True)
         errors = browser_page.locator(ERROR_ELEMENTS)
         assert errors.count() == 0, (path, errors.all_inner_texts())
+        assert not CONSOLE_ERRORS, (path, CONSOLE_ERRORS)
     overview_text = browser_page.locator("body")
     _open(browser_page, control_room, "Control room")
     expect(overview_text).to_contain_text("does not answer")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -31,6 +33,12 @@ SEVERITY_COLOURS = alt.Scale(
 
 days = st.slider("Days shown", 7, 365, 60, key="drift_days")
 per_report, per_signal = readers.drift_timeline(config.sqlalchemy_url, days)
+#: Report dates are days: an axis without hours.
+DAY = alt.X(
+    "yearmonthdate(report_date):T",
+    title="report date",
+    axis=alt.Axis(format="%b %d", tickCount="day"),
+)
 if per_report.empty:
     st.info("No drift report yet: the daily drift check has not run (`make check-drift`).")
     st.stop()
@@ -40,7 +48,7 @@ st.altair_chart(
     alt.Chart(per_report)
     .mark_square(size=120)
     .encode(
-        x=alt.X("report_date:T", title="report date"),
+        x=DAY,
         y=alt.Y("severity:N", sort=[str(s) for s in Severity], title=None),
         color=alt.Color("severity:N", scale=SEVERITY_COLOURS, legend=None),
         tooltip=["report_date:T", "status", "severity", "driving_signal", "current_count"],
@@ -61,17 +69,18 @@ if not per_signal.empty:
         alt.Chart(per_signal)
         .mark_line(point=True)
         .encode(
-            x=alt.X("report_date:T", title="report date"),
+            x=DAY,
             y=alt.Y("psi:Q", title="PSI"),
             color=alt.Color("signal:N"),
             tooltip=["report_date:T", "signal", "psi", "p_value", "severity"],
         )
     )
-    st.altair_chart(lines + bands, width="stretch")
+    # The bands' colours are severities, the lines' are signals: two colour scales.
+    st.altair_chart((lines + bands).resolve_scale(color="independent"), width="stretch")
 
 st.subheader("One day")
-dates = list(per_report["report_date"].iloc[::-1])
-chosen = st.selectbox("Report date", dates, key="drift_date")
+dates = [d.isoformat() for d in per_report["report_date"].iloc[::-1]]
+chosen = date.fromisoformat(st.selectbox("Report date", dates, key="drift_date"))
 report = per_report[per_report["report_date"] == chosen].iloc[0]
 st.write(f"**{report['severity']}** ({report['status']}), driven by "
          f"`{report['driving_signal'] or '-'}`; {report['current_count']:,} predictions in the "
