@@ -209,6 +209,14 @@ def test_overview_says_in_one_line_that_dagster_is_down(demo: Store) -> None:
     assert "API: serving v" in "\n".join(s.value for s in app.success)
 
 
+def test_models_page_lists_every_version_and_the_production_alias(demo: Store) -> None:
+    app = page("app_pages/models.py")
+    registry_table = app.dataframe[0].value
+    assert list(registry_table["version"]) == list(reversed(demo.versions))
+    assert list(registry_table["aliases"]) == ["production", "", ""]
+    assert list(registry_table["stage"]) == ["Production", "Archived", "Archived"]
+
+
 def test_predict_calls_the_live_api(demo: Store) -> None:
     app = page("app_pages/predict.py")
     app.button(key="example_Cushion").click().run()

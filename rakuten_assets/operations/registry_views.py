@@ -48,8 +48,10 @@ def _metric(metrics: dict[str, float], name: str) -> float | None:
 
 
 def model_versions(client: MlflowClient, model_name: str) -> list[VersionSummary]:
-    """Every version of ``model_name``, newest first (one registry search, one run per version)."""
+    """Every version of ``model_name``, newest first (two registry calls, one run per version)."""
     try:
+        # Search results leave the aliases out: the registered model has them all.
+        aliases = dict(client.get_registered_model(model_name).aliases)
         # MLflow's filter grammar quotes values with single quotes; a name cannot contain one.
         found = client.search_model_versions(f"name = '{model_name}'")
     except MlflowException as exc:
@@ -67,7 +69,9 @@ def model_versions(client: MlflowClient, model_name: str) -> list[VersionSummary
             VersionSummary(
                 version=int(version.version),
                 stage=str(version.tags.get(STAGE_TAG, "None")),
-                aliases=tuple(version.aliases or ()),
+                aliases=tuple(
+                    sorted(a for a, v in aliases.items() if str(v) == str(version.version))
+                ),
                 created_at=datetime.fromtimestamp(version.creation_timestamp / 1000, UTC),
                 run_id=version.run_id or None,
                 holdout_weighted_f1=_metric(metrics, "holdout_weighted_f1"),
