@@ -227,6 +227,35 @@ def test_predict_calls_the_live_api(demo: Store) -> None:
     assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
 
 
+def test_a_csv_of_listings_is_classified_by_the_live_api(demo: Store) -> None:
+    app = page("app_pages/predict.py")
+    csv = "designation,description\nCoussin en lin,\nLot de 3 romans policiers,occasion\n"
+    app.file_uploader(key="listings_csv").upload("listings.csv", csv.encode(), "text/csv").run()
+    no_failure(app)
+    [table] = app.dataframe
+    assert list(table.value["designation"]) == ["Coussin en lin", "Lot de 3 romans policiers"]
+    assert table.value["confidence"].between(0, 1).all()
+    assert table.value["label"].str.len().gt(0).all()
+    assert app.get("download_button")
+
+
+def test_running_the_pipeline_with_dagster_down_is_refused_and_audited(demo: Store) -> None:
+    app = page("app_pages/overview.py")
+    app.text_input(key="run_pipeline_actor").input("erin")
+    _submit(app, "run_pipeline")
+    assert not app.exception
+    [refusal] = [e.value for e in app.error]
+    assert refusal.startswith("retrain refused:")
+    assert "\n" not in refusal
+    [row] = audit.action_history(demo.engine, 1)
+    assert (row.door, row.actor, row.action, row.outcome) == (
+        "ui",
+        "erin",
+        "retrain",
+        "unavailable",
+    )
+
+
 def test_empty_database_says_what_to_run_first(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: Store, live_api: str
 ) -> None:
@@ -324,6 +353,22 @@ def test_rollback_moves_production_and_a_second_one_is_refused(demo: Store) -> N
         ("ui", "bob", "rollback", "conflict"),
     ]
     assert (rows[1].previous_version, rows[1].target_version) == demo.versions[2:0:-1]
+
+
+def test_a_rollback_from_an_alert_is_in_its_history(demo: Store) -> None:
+    client = registry.configure(demo.tracking_uri)
+    before = _production(client)
+    [alert, *_] = drift_alerts.list_alerts(demo.engine, status="open")
+    app = page("app_pages/alerts.py")
+    _alert_form(app, alert["id"], "rollback", "frank", "new brands: back to the last good model")
+    _submit(app, f"alert_{alert['id']}")
+    no_failure(app)
+    assert _production(client) < before
+    [entry] = drift_alerts.alert_history(demo.engine, alert["id"])
+    assert (entry["action"], entry["actor"]) == ("rollback", "frank")
+    assert entry["details"]["previous_version"] == before
+    [row] = audit.action_history(demo.engine, 1)
+    assert (row.door, row.alert_id, row.outcome) == ("ui", alert["id"], "succeeded")
 
 
 def test_actions_need_the_admin_token_outside_development(
