@@ -39,6 +39,8 @@ from rakuten_assets_tests.test_serving_support import (
     register_version,
 )
 
+#: One worker under `make test` (xdist --dist loadgroup): the module's store is built once.
+pytestmark = pytest.mark.xdist_group("ui_apptest")
 APP = str(PROJECT_ROOT / "ui" / "streamlit_app.py")
 PAGES = (
     "app_pages/overview.py",
@@ -157,7 +159,6 @@ def _environment(monkeypatch: pytest.MonkeyPatch, store: Store, api_url: str, **
 @pytest.fixture
 def demo(monkeypatch: pytest.MonkeyPatch, store: Store, live_api: str) -> Store:
     _environment(monkeypatch, store, live_api)
-    AppTest.from_file(APP).run(timeout=TIMEOUT)  # a fresh session; clears nothing else
     from ui import readers
 
     readers.forget()

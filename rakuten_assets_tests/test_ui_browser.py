@@ -20,6 +20,8 @@ from rakuten_assets.settings import PROJECT_ROOT
 from rakuten_assets_tests.test_serving_support import ADMIN_TOKEN
 from rakuten_assets_tests.test_ui import Store, build_store
 
+#: One worker under `make test` (xdist --dist loadgroup): the module's store is built once.
+pytestmark = pytest.mark.xdist_group("ui_browser")
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 #: URL path and title of each page (st.navigation derives the path from the file name).
