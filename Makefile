@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
         train-model-promote trigger-pipeline serve dev mlflow-ui bench clean lock \
         simulate-traffic check-drift trigger-drift-check view-drift-reports view-alerts \
         clear-alerts prometheus-tools browser-tools help start stop restart ps logs logs-api logs-mlflow logs-postgres \
-        rebuild check-health backup-db shell-postgres
+        rebuild check-health backup-db shell-postgres ui run-streamlit
 
 # Installs exactly what uv.lock says (--locked fails when uv.lock is out of date with
 # pyproject.toml: run `make lock`); --inexact keeps uv itself, which pip put in the venv.
@@ -119,10 +119,16 @@ dev: $(STAMP) ## Dagster UI with the code location (dagster dev)
 mlflow-ui: $(STAMP) ## MLflow UI on the local store
 	$(RAKUTEN) mlflow-ui
 
+ui: $(STAMP) ## The operators' control room (Streamlit) on http://127.0.0.1:8501
+	$(RAKUTEN) ui
+
+run-streamlit: ui ## The control room (the original system's name for make ui)
+
 bench: $(STAMP) ## Benchmarks: weekly pipeline, loads, drift
 	$(PY) bench/weekly_pipeline.py
 	$(PY) bench/load.py
 	$(PY) bench/drift.py
+	$(PY) bench/ui.py
 
 .PHONY: airflow-dags
 # The Airflow DAGs generated from the Dagster definitions (TARGET=airflow2 for Airflow 2.11).

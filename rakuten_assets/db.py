@@ -198,7 +198,7 @@ prediction_log_rollups = Table(
     Column("duration_s", Float, nullable=False),
 )
 
-#: Operator actions (retrain, rollback, roll-forward, re-gate) from the API or the CLI, with
+#: Operator actions (retrain, rollback, roll-forward, re-gate) from the API, the CLI or the UI, with
 #: their outcome, refusals included (written by `rakuten_assets.operations`).
 api_actions = Table(
     "api_actions",
@@ -216,7 +216,7 @@ api_actions = Table(
     Column("detail", Text),
     #: The drift alert this action answers, when it answers one.
     Column("alert_id", Integer, ForeignKey("alerts.id")),
-    #: Where the action came from: "api" or "cli".
+    #: Where the action came from: "api", "cli" or "ui" (the control room).
     Column("door", String(16), nullable=False, server_default="api"),
     Index(None, "requested_at"),
 )

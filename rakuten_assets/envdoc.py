@@ -37,6 +37,10 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("Services", ("environment", "mlflow_ui_url", "dagster_url")),
     (
+        "Control room (Streamlit)",
+        ("api_url", "grafana_url", "ui_port", "ui_request_timeout_seconds"),
+    ),
+    (
         "Drift monitoring and alerts",
         (
             "drift_start_date",
@@ -83,6 +87,8 @@ ACCEPTED_VALUES: dict[str, str] = {
     "mlflow_tracking_uri": "an MLflow tracking URI (http://host:5000, sqlite:///path) or empty",
     "mlflow_ui_url": "an http(s) URL reachable from the browser",
     "dagster_url": "an http(s) URL",
+    "api_url": "an http(s) URL",
+    "grafana_url": "an http(s) URL reachable from the browser",
     "pipeline_start_date": "a date YYYY-MM-DD (a Monday)",
     "pipeline_timezone": "an IANA time zone name",
     "catalog_x_path": "a CSV file path, or empty for the synthetic catalog",

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -264,3 +264,30 @@ def insert_records(
             # PostgreSQL.
             inserted += len(conn.execute(statement, rows).all())
     return inserted
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """What the prediction log holds, counted in the database."""
+
+    total: int
+    last_predicted_at: datetime | None
+    #: Predictions per serving model version.
+    by_model_version: dict[int, int]
+
+
+def log_summary(engine: Engine) -> LogSummary:
+    """Row count, newest prediction and rows per model version (one GROUP BY, no row read)."""
+    query = select(
+        prediction_log.c.model_version, func.count(), func.max(prediction_log.c.predicted_at)
+    ).group_by(prediction_log.c.model_version)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    newest = max((row[2] for row in rows if row[2] is not None), default=None)
+    if newest is not None and newest.tzinfo is None:  # SQLite: written in UTC, read back naive
+        newest = newest.replace(tzinfo=UTC)
+    return LogSummary(
+        total=sum(int(row[1]) for row in rows),
+        last_predicted_at=newest,
+        by_model_version={int(row[0]): int(row[1]) for row in rows},
+    )

@@ -138,6 +138,21 @@ class Settings(BaseSettings):
         "workers (read by prometheus-client itself; `rakuten serve --workers N` sets it).",
     )
 
+    # Control room (ui/, Streamlit).
+    api_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL of the prediction API that the control room calls (health, predict).",
+    )
+    grafana_url: str = Field(
+        "http://127.0.0.1:3001", description="Grafana URL the control room links to."
+    )
+    ui_port: int = Field(
+        8501, ge=1, le=65535, description="Port of the control room (`rakuten ui`)."
+    )
+    ui_request_timeout_seconds: float = Field(
+        5.0, gt=0.0, description="Timeout of one control-room call to the API or Dagster."
+    )
+
     # Drift monitoring and alerts.
     drift_current_days: int = Field(
         7, ge=1, description="Days of logged predictions in a drift report's current window."

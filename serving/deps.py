@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
+from rakuten_assets.operations.auth import token_matches
 from serving import metrics
 from serving.state import ServingState
 
@@ -32,10 +32,7 @@ def _check(credentials: HTTPAuthorizationCredentials | None, expected: SecretStr
             detail="missing bearer token (Authorization: Bearer <token>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    # Compare bytes in constant time; with no token configured nothing can match.
-    given = credentials.credentials.encode()
-    wanted = expected.get_secret_value().encode() if expected is not None else None
-    if wanted is None or not secrets.compare_digest(given, wanted):
+    if not token_matches(credentials.credentials, expected):
         metrics.ERRORS.labels("forbidden").inc()
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="invalid token for this endpoint")
 

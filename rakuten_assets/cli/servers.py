@@ -1,4 +1,5 @@
-"""Verbs that start a server in the foreground: Dagster, the MLflow UI, the prediction API."""
+"""Verbs that start a server in the foreground: Dagster, the MLflow UI, the prediction API, the
+control room."""
 
 from __future__ import annotations
 
@@ -92,3 +93,25 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     ]  # fmt: skip
     _say(f"prediction API on http://{bind_host}:{bind_port} (docs at /docs)")
     os.execvpe(uvicorn, command, env)
+
+
+def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
+    """`streamlit run` of the control room, headless, with no error details on the screen."""
+    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    return [
+        streamlit, "run", str(PROJECT_ROOT / "ui" / "streamlit_app.py"),
+        "--server.port", str(port), "--server.address", address, "--server.headless", "true",
+        "--client.showErrorDetails", "none", "--client.toolbarMode", "minimal",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+
+
+@main.command("ui")
+@click.option("--port", type=int, help="Port (default: UI_PORT, 8501).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+def ui(port: int | None, host: str) -> None:
+    """Start the operators' control room (Streamlit) on the stores of the settings."""
+    settings = _settings()
+    command = streamlit_command(port or settings.ui_port, host)
+    _say(f"control room on http://{host}:{port or settings.ui_port}")
+    os.execvp(command[0], command)

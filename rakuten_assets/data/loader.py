@@ -283,3 +283,10 @@ def load_history(engine: Engine) -> pd.DataFrame:
     """The audit trail of every load attempt, newest first."""
     with engine.connect() as conn:
         return pd.read_sql(select(data_loads).order_by(data_loads.c.started_at.desc()), conn)
+
+
+def class_counts(engine: Engine) -> dict[int, int]:
+    """How many loaded products each product-type code has (one GROUP BY)."""
+    query = select(products.c.prdtypecode, func.count()).group_by(products.c.prdtypecode)
+    with engine.connect() as conn:
+        return {int(code): int(count) for code, count in conn.execute(query)}

@@ -313,6 +313,27 @@ def active_alert_count(engine: Engine) -> int:
         )
 
 
+def alert_counts(engine: Engine) -> dict[tuple[str, str], int]:
+    """How many alerts there are per (status, severity) (one GROUP BY)."""
+    query = select(alerts.c.status, alerts.c.severity, func.count()).group_by(
+        alerts.c.status, alerts.c.severity
+    )
+    with engine.connect() as conn:
+        return {(str(st), str(sev)): int(n) for st, sev, n in conn.execute(query)}
+
+
+def recent_actions(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest actions taken on any alert, with the alert's signal and severity."""
+    query = (
+        select(alert_actions, alerts.c.signal, alerts.c.severity)
+        .join(alerts, alerts.c.id == alert_actions.c.alert_id)
+        .order_by(alert_actions.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
 def alert_history(engine: Engine, alert_id: int) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(

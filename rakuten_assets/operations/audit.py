@@ -1,5 +1,5 @@
 """The audit trail of operator actions (`api_actions`): one row per action, refusals included,
-naming the door (api, cli) it came through."""
+naming the door (api, cli, ui) it came through."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class Door(StrEnum):
 
     API = "api"
     CLI = "cli"
+    UI = "ui"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ weekly summary, alerts with their actions. Built from the readers of each table'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,8 +12,12 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
 from rakuten_assets import registry
+from rakuten_assets.categories import CATEGORY_CODES, category_label
+from rakuten_assets.data import catalog as cat
 from rakuten_assets.data import loader
 from rakuten_assets.drift import alerts as drift_alerts
+from rakuten_assets.drift import storage as drift_storage
+from rakuten_assets.operations import audit
 
 LOAD_COLUMNS = (
     "partition_key",
@@ -108,4 +113,133 @@ def alerts_with_actions(
     return [
         {**alert, "history": drift_alerts.alert_history(engine, int(alert["id"]))}
         for alert in drift_alerts.list_alerts(engine, status=status, limit=limit)
+    ]
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataOverview:
+    """What is loaded: per-class counts (all 27 codes), imbalance, progress, holdout size."""
+
+    #: Columns prdtypecode, label, rows; every known code, zero when none is loaded.
+    classes: pd.DataFrame
+    loaded_rows: int
+    #: Largest class over smallest non-empty class (None when nothing is loaded).
+    imbalance_ratio: float | None
+    #: The newest completed load's percentage of the pool (0 when none).
+    loaded_pct: float
+    holdout_rows: int | None
+    pool_rows: int | None
+
+
+def data_overview(engine: Engine, catalog_dir: Path) -> DataOverview:
+    counts = loader.class_counts(engine)
+    classes = pd.DataFrame(
+        {
+            "prdtypecode": list(CATEGORY_CODES),
+            "label": [category_label(c) for c in CATEGORY_CODES],
+            "rows": [counts.get(c, 0) for c in CATEGORY_CODES],
+        }
+    )
+    present = [n for n in counts.values() if n > 0]
+    completed = loader.load_history(engine).query("status == 'completed'")
+    try:
+        manifest = cat.read_manifest(catalog_dir)
+    except cat.CatalogError:
+        manifest = {}
+    return DataOverview(
+        classes=classes,
+        loaded_rows=sum(counts.values()),
+        imbalance_ratio=max(present) / min(present) if present else None,
+        loaded_pct=float(completed["target_pct"].max()) if not completed.empty else 0.0,
+        holdout_rows=int(str(manifest["holdout_rows"])) if "holdout_rows" in manifest else None,
+        pool_rows=int(str(manifest["pool_rows"])) if "pool_rows" in manifest else None,
+    )
+
+
+# --- drift ----------------------------------------------------------------------------------------
+
+SIGNAL_COLUMNS = ("report_date", "signal", "psi", "test", "p_value", "severity", "flagged")
+
+
+def drift_timeline(engine: Engine, days: int = 90) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last ``days`` reports: one row per report (date, status, severity, counts, driving
+    signal), and one row per report and signal (PSI, test, p-value, severity), oldest first."""
+    reports = list(reversed(drift_storage.latest_reports(engine, days)))
+    per_report = pd.DataFrame(
+        [
+            {
+                "report_date": r.report_date,
+                "status": r.status,
+                "severity": str(r.severity),
+                "driving_signal": r.driving_signal,
+                "current_count": r.current_count,
+                "reference_count": r.reference_count,
+            }
+            for r in reports
+        ]
+    )
+    per_signal = pd.DataFrame(
+        [
+            {
+                "report_date": r.report_date,
+                "signal": s.name,
+                "psi": s.psi,
+                "test": s.test,
+                "p_value": s.p_value,
+                "severity": str(s.severity),
+                "flagged": s.flagged,
+                "reference_count": s.reference_count,
+                "current_count": s.current_count,
+            }
+            for r in reports
+            for s in r.signals
+        ]
+    )
+    return per_report, per_signal
+
+
+# --- activity -------------------------------------------------------------------------------------
+
+ACTIVITY_COLUMNS = ("when", "actor", "action", "door", "outcome", "target", "detail")
+
+
+def activity(engine: Engine, limit: int = 100) -> pd.DataFrame:
+    """Every operator action, newest first: the audited model and pipeline actions (with their
+    door) and the actions on alerts (acknowledge, investigate, resolve, ...)."""
+    moves = [
+        {
+            "when": a.requested_at,
+            "actor": a.actor,
+            "action": a.action,
+            "door": a.door,
+            "outcome": a.outcome,
+            "target": f"v{a.target_version}" if a.target_version else (a.partition_key or "-"),
+            "detail": a.detail or a.reason,
+        }
+        for a in audit.action_history(engine, limit)
+    ]
+    on_alerts = [
+        {
+            "when": row["taken_at"],
+            "actor": row["actor"],
+            "action": row["action"],
+            # alert_actions keeps no door: the API, the CLI and the UI write the same row.
+            "door": "-",
+            "outcome": "recorded",
+            "target": f"alert #{row['alert_id']} ({row['signal']}, {row['severity']})",
+            "detail": (row["details"] or {}).get("note")
+            or (row["details"] or {}).get("reason", ""),
+        }
+        for row in drift_alerts.recent_actions(engine, limit)
+    ]
+    rows = moves + on_alerts
+    if not rows:
+        return pd.DataFrame(columns=list(ACTIVITY_COLUMNS))
+    table = pd.DataFrame(rows)
+    table["when"] = pd.to_datetime(table["when"], utc=True)
+    return table.sort_values("when", ascending=False, kind="stable").head(limit)[
+        list(ACTIVITY_COLUMNS)
     ]

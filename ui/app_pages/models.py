@@ -1,0 +1,130 @@
+"""Models: the registry versions, candidate vs Production per week, every decision, a version's
+per-class F1 and confusion matrix; roll back, re-run the gate."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from rakuten_assets.categories import category_label
+from rakuten_assets.operations import actions
+from ui import context, readers, widgets
+
+config = context.settings()
+db, tracking, name = config.sqlalchemy_url, config.tracking_uri, config.registered_model_name
+st.title("Models")
+
+versions = readers.model_versions(tracking, name)
+status = readers.model_status(tracking, db, name)
+history = readers.promotions(db, name)
+
+st.subheader(f"Registry: {name}")
+if not versions:
+    st.write("No version registered yet.")
+else:
+    table = pd.DataFrame([asdict(v) for v in versions])
+    table["aliases"] = table["aliases"].map(", ".join)
+    table["data_version"] = table["data_version"].map(
+        lambda d: f"{d.get('partition_key', '-')} ({d.get('loaded_pct', '-')} %)"
+    )
+    table["mlflow"] = [widgets.model_link(config, v.version) for v in versions]
+    st.dataframe(
+        table[["version", "stage", "aliases", "holdout_weighted_f1", "holdout_macro_f1",
+               "val_weighted_f1", "data_version", "git_sha", "created_at", "mlflow"]],
+        hide_index=True,
+        column_config={"mlflow": st.column_config.LinkColumn("MLflow", display_text="open")},
+    )  # fmt: skip
+
+st.subheader("Candidate vs Production, weighted F1 on the golden holdout")
+weekly = history[history["decision"].isin(["promoted", "rejected"])].dropna(
+    subset=["partition_key"]
+)
+if weekly.empty:
+    st.write("No weekly decision yet.")
+else:
+    lines = weekly.melt(
+        id_vars=["partition_key"],
+        value_vars=["candidate_weighted_f1", "production_weighted_f1"],
+        var_name="model",
+        value_name="weighted F1",
+    ).dropna()
+    gate = (
+        alt.Chart(pd.DataFrame({"gate": [config.min_weighted_f1]}))
+        .mark_rule(strokeDash=[6, 4], color="red")
+        .encode(y="gate:Q")
+    )
+    chart = (
+        alt.Chart(lines)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("partition_key:N", title="week"),
+            y=alt.Y("weighted F1:Q", scale=alt.Scale(zero=False)),
+            color="model:N",
+        )
+    )
+    st.altair_chart(chart + gate, width="stretch")
+
+st.subheader("Promotion decisions")
+st.dataframe(history.iloc[::-1][["decided_at", "decision", "candidate_version", "production_version",
+                                 "candidate_weighted_f1", "production_weighted_f1", "reason",
+                                 "actor"]], hide_index=True)  # fmt: skip
+
+if versions:
+    st.subheader("One version in detail")
+    chosen = st.selectbox("Version", [v.version for v in versions], key="detail_version")
+    summary = next(v for v in versions if v.version == chosen)
+    if summary.run_id:
+        scores = readers.per_class_f1(tracking, summary.run_id)
+        if scores:
+            frame = pd.DataFrame(
+                {"label": [category_label(c) for c in scores], "F1": list(scores.values())}
+            )
+            st.altair_chart(
+                alt.Chart(frame)
+                .mark_bar()
+                .encode(
+                    x=alt.X("F1:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("label:N", sort="-x")
+                ),
+                width="stretch",
+            )
+        image = readers.confusion_image(tracking, summary.run_id)
+        if image:
+            st.image(image, caption=f"Confusion matrix of v{chosen}")
+
+st.subheader("Actions")
+if context.need_admin(config):
+    left, right = st.columns(2)
+    current, target = status.production_version, status.rollback_target
+    seen = context.shown_before("rollback_seen_version", current)
+    with left, st.form("rollback"):
+        if target is None:
+            st.write(f"Production is v{current}; the promotion history has no earlier one.")
+        else:
+            st.write(f"Roll back Production from **v{current}** to **v{target}**.")
+        actor, note = widgets.who_and_why("rollback", "rollback from the control room")
+        if st.form_submit_button("Roll back", disabled=target is None):
+            context.act(
+                "rollback",
+                lambda: actions.rollback(
+                    context.platform(config), context.request(actor, note), expected_version=seen
+                ),
+                lambda moved: (
+                    f"Production rolled back from v{moved.previous_version} "
+                    f"to v{moved.target_version}"
+                ),
+            )
+    with right, st.form("rerun_gate"):
+        candidates = [v.version for v in versions if not v.is_production]
+        version = st.selectbox("Version to judge again", candidates, key="gate_version")
+        actor, note = widgets.who_and_why("gate", "gate re-run from the control room")
+        if st.form_submit_button("Re-run the promotion gate", disabled=not candidates):
+            context.act(
+                "re-run of the gate",
+                lambda: actions.rerun_gate(
+                    context.platform(config), context.request(actor, note), int(version)
+                ),
+                lambda r: f"v{r.version}: {'promoted' if r.promoted else 'rejected'}: {r.reason}",
+            )
