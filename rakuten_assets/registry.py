@@ -111,6 +111,18 @@ def log_confusion_matrix(run_id: str, scores: Scores, artifact_file: str) -> Non
         plt.close(figure)
 
 
+def write_confusion_png(scores: Scores, path: Path) -> None:
+    """Render the confusion matrix of ``scores`` as a PNG at ``path`` (parents created)."""
+    import matplotlib.pyplot as plt
+
+    figure = confusion_figure(scores)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=100)
+    finally:
+        plt.close(figure)
+
+
 @dataclass(frozen=True)
 class RegisteredCandidate:
     version: int

@@ -68,7 +68,9 @@ def main() -> None:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False) if not frame.empty else "(none)"
+    from rakuten_assets.tables import markdown_table
+
+    return markdown_table(frame)
 
 
 def _platform(settings: Settings) -> Any:

@@ -125,19 +125,70 @@ def train_model(promote: bool) -> None:
 
 @main.command("evaluate")
 @click.option("--csv", "csv_path", required=True, type=click.Path(path_type=Path))
-@click.option("--folds", default=5, show_default=True, type=int)
-def evaluate(csv_path: Path, folds: int) -> None:
-    """Stratified k-fold CV of the training pipeline on a labelled CSV; prints one JSON object."""
-    from rakuten_assets.data.catalog import CatalogError, read_labelled_csv
-    from rakuten_assets.training.evaluation import cross_validate
-    from rakuten_assets.training.model import ModelParams
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(2))
+@click.option(
+    "--confusion-png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the confusion matrix of the out-of-fold predictions as a PNG here.",
+)
+@click.option(
+    "--compare-original",
+    is_flag=True,
+    help="Also score the original system's configuration on the same folds.",
+)
+def evaluate(
+    csv_path: Path, folds: int, confusion_png: Path | None, compare_original: bool
+) -> None:
+    """Stratified k-fold CV of the training pipeline on a labelled CSV.
 
+    Prints the per-class table and the ten most frequent confusions of the out-of-fold
+    predictions, then one JSON object on the last line (``| tail -1 | jq`` reads it).
+    """
+    from rakuten_assets.data.catalog import CatalogError, read_labelled_csv
+    from rakuten_assets.tables import markdown_table
+    from rakuten_assets.training.evaluation import (
+        cross_validate,
+        fit_original,
+        per_class_table,
+        top_confusions,
+    )
+    from rakuten_assets.training.model import ModelParams, fit
+
+    params = ModelParams()
     try:
         frame = read_labelled_csv(csv_path)
         _say(f"{folds}-fold cross-validation on {len(frame)} rows of {csv_path}")
-        result = cross_validate(frame, ModelParams(), folds=folds)
+        ours = cross_validate(frame, lambda train: fit(train, params), folds, params.seed)
+        original = None
+        if compare_original:
+            _say("the original system's configuration on the same folds")
+            original = cross_validate(frame, fit_original, folds, params.seed)
     except (CatalogError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    click.echo("Per class (out-of-fold predictions):")
+    click.echo(markdown_table(per_class_table(ours.pooled), floatfmt=".3f"))
+    click.echo("\nMost frequent confusions:")
+    click.echo(markdown_table(top_confusions(ours.pooled)))
+    result = dict(ours.summary)
+    if original is not None:
+        click.echo("\nSame folds, original configuration:")
+        rows = pd.DataFrame(
+            [
+                {"configuration": "ours (defaults)", **ours.summary},
+                {"configuration": "original system", **original.summary},
+            ]
+        )
+        columns = ["configuration", "weighted_f1", "weighted_f1_std", "macro_f1", "cpu_seconds"]
+        click.echo(markdown_table(rows[columns], floatfmt=(".4f", ".4f", ".4f", ".4f", ".1f")))
+        result["original"] = original.summary
+        result["gain_over_original"] = round(
+            ours.summary["weighted_f1"] - original.summary["weighted_f1"], 4
+        )
+    if confusion_png is not None:
+        from rakuten_assets.registry import write_confusion_png
+
+        write_confusion_png(ours.pooled, confusion_png)
+        _say(f"confusion matrix written to {confusion_png}")
     click.echo(json.dumps(result))
 
 

@@ -25,8 +25,14 @@ from rakuten_assets.defs.resources import (
     MlflowTracking,
     ModelRegistryResource,
 )
+from rakuten_assets.tables import markdown_table
 from rakuten_assets.training.calibration import calibrate
-from rakuten_assets.training.evaluation import Scores, score_model, split_train_validation
+from rakuten_assets.training.evaluation import (
+    Scores,
+    score_model,
+    split_train_validation,
+    top_confusions,
+)
 from rakuten_assets.training.model import ModelParams, fit
 
 
@@ -217,22 +223,6 @@ def per_class_markdown(candidate: Scores, production: Scores | None) -> str:
     return "\n".join(rows)
 
 
-def top_confusions_markdown(scores: Scores, top: int = 10) -> str:
-    pairs = [
-        (count, scores.labels[i], scores.labels[j])
-        for i, row in enumerate(scores.confusion)
-        for j, count in enumerate(row)
-        if i != j and count
-    ]
-    lines = ["| true | predicted as | rows |", "|---|---|---:|"]
-    for count, true, pred in sorted(pairs, reverse=True)[:top]:
-        lines.append(
-            f"| {true} {CATEGORY_LABELS.get(true, '')} | {pred} {CATEGORY_LABELS.get(pred, '')} "
-            f"| {count} |"
-        )
-    return "\n".join(lines)
-
-
 @dg.asset(
     group_name="training",
     kinds={"scikitlearn", "mlflow"},
@@ -316,7 +306,7 @@ def model_evaluation(
             "holdout_rows": candidate.rows,
             "comparison": dg.MetadataValue.md(comparison.to_markdown()),
             "per_class_f1": dg.MetadataValue.md(per_class_markdown(candidate, production)),
-            "top_confusions": dg.MetadataValue.md(top_confusions_markdown(candidate)),
+            "top_confusions": dg.MetadataValue.md(markdown_table(top_confusions(candidate))),
             "mlflow_run": dg.MetadataValue.url(model_registry.run_url(run_id)),
         },
     )
