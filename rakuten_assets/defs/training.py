@@ -64,7 +64,7 @@ class ModelConfig(dg.Config):
     char_ngram_max: int = 4
     char_min_df: int = 2
     char_max_features: int = 30_000
-    C: float = 0.5
+    C: float = 2.0
     solver: str = "sag"
     max_iter: int = 10
     tol: float = 1e-4
