@@ -1,0 +1,130 @@
+"""Side-by-side statistics of the synthetic catalog and of real labelled listings.
+
+What a text model sees, measured the same way on both: length distributions of titles and
+descriptions, vocabulary sizes (on equal row counts), vocabulary overlap between the classes
+that real listings confuse, shares of empty descriptions, HTML, entities, digits, units, lots
+and non-French words. Aggregate statistics only: nothing of the real rows is kept or printed.
+
+    .venv/bin/python bench/synthetic_realism.py --real-csv ../shared/data/rakuten_real_dev.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# Runnable as a plain script from the repository root without installing the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rakuten_assets.data.catalog import normalise_catalog, read_labelled_csv
+from rakuten_assets.data.synthetic import generate_catalog
+from rakuten_assets.tables import markdown_table
+from rakuten_assets.training.text import clean_text
+
+#: Classes that real listings confuse with each other (issue 13).
+CONFUSABLE = {
+    "books": (10, 2403, 2705, 2280),
+    "games": (40, 50, 60, 2462, 2905),
+    "toys": (1280, 1281, 1300, 1302),
+    "home": (1560, 2060, 1920, 2582),
+}
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_PATTERNS = {
+    "HTML tag": re.compile(r"<[a-zA-Z/][^>]*>"),
+    "HTML entity": re.compile(r"&(?:#\d+|[a-zA-Z]+);"),
+    "digit in title": re.compile(r"\d"),
+    "unit (cm, kg, ml...)": re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:mm|cm|m|kg|g|ml|cl|l|w|v|mah|go|gb)\b", re.I),
+    "lot / set (lot de 3, x2)": re.compile(r"\blot\b|\bset\b|\bx\s?\d+\b|\b\d+\s?x\b", re.I),
+    "English word": re.compile(r"\b(?:the|and|with|for|of|edition)\b", re.I),
+    "German word": re.compile(r"\b(?:und|mit|für|der|die|das)\b", re.I),
+    "all-caps word": re.compile(r"\b[A-Z]{4,}\b"),
+}  # fmt: skip
+
+
+def _tokens(texts: pd.Series) -> list[set[str]]:
+    return [set(_TOKEN.findall(clean_text(t).lower())) for t in texts]
+
+
+def _quantiles(values: pd.Series) -> str:
+    p10, p50, p90 = np.percentile(values, [10, 50, 90]) if len(values) else (0, 0, 0)
+    return f"{p10:.0f} / {p50:.0f} / {p90:.0f}"
+
+
+def _overlap(frame: pd.DataFrame, codes: tuple[int, ...]) -> float:
+    """Mean Jaccard similarity of the title vocabularies of each pair of classes in ``codes``."""
+    vocab = {
+        code: set().union(*_tokens(frame.loc[frame["prdtypecode"] == code, "designation"]))
+        for code in codes
+    }
+    pairs = [len(vocab[a] & vocab[b]) / max(len(vocab[a] | vocab[b]), 1)
+             for a, b in combinations(codes, 2)]  # fmt: skip
+    return float(np.mean(pairs))
+
+
+def statistics(frame: pd.DataFrame) -> dict[str, str]:
+    """The statistics of one labelled frame, formatted for the side-by-side table."""
+    title = frame["designation"].fillna("").astype(str)
+    description = frame["description"].fillna("").astype(str)
+    has_description = description.str.strip() != ""
+    cleaned = description[has_description].map(clean_text)
+    raw = title + " " + description
+    words = _tokens(title)
+    stats = {
+        "rows": f"{len(frame)}",
+        "empty description": f"{1 - has_description.mean():.1%}",
+        "title chars p10 / p50 / p90": _quantiles(title.map(clean_text).str.len()),
+        "title words p10 / p50 / p90": _quantiles(pd.Series([len(w) for w in words])),
+        "description chars p10 / p50 / p90 (non-empty)": _quantiles(cleaned.str.len()),
+        "title vocabulary": f"{len(set().union(*words))}",
+        "text vocabulary": f"{len(set().union(*_tokens(raw)))}",
+        "title words seen once": f"{_hapax_share(words):.1%}",
+    }
+    for name, pattern in _PATTERNS.items():
+        source = title if name in ("digit in title", "all-caps word") else raw
+        stats[f"share with {name}"] = f"{source.str.contains(pattern).mean():.1%}"
+    for group, codes in CONFUSABLE.items():
+        stats[f"title vocabulary overlap, {group} {codes}"] = f"{_overlap(frame, codes):.3f}"
+    return stats
+
+
+def _hapax_share(words: list[set[str]]) -> float:
+    counts = pd.Series([w for row in words for w in row]).value_counts()
+    return float((counts == 1).mean()) if len(counts) else 0.0
+
+
+def same_shape_sample(synthetic: pd.DataFrame, real: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Synthetic rows with the real rows' class counts, so sizes and overlaps compare."""
+    counts = real["prdtypecode"].value_counts()
+    parts = [
+        synthetic[synthetic["prdtypecode"] == code].sample(n=int(n), random_state=seed)
+        for code, n in counts.items()
+    ]
+    return pd.concat(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--real-csv", type=Path, required=True, help="labelled real listings")
+    parser.add_argument("--rows", type=int, default=84_916, help="synthetic catalog size")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    real = read_labelled_csv(args.real_csv)
+    synthetic = normalise_catalog(generate_catalog(n_rows=args.rows), "synthetic")
+    sample = same_shape_sample(synthetic, real, args.seed)
+    ours, theirs = statistics(sample), statistics(real)
+    table = pd.DataFrame(
+        {"statistic": list(theirs), "real": list(theirs.values()),
+         "synthetic (same class counts)": [ours[k] for k in theirs]}
+    )  # fmt: skip
+    print(markdown_table(table))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
