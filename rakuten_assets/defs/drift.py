@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 
 from rakuten_assets.calendar import WEEKLY_JOB, Calendar
 from rakuten_assets.defs.resources import DatabaseResource, DriftMonitorResource
@@ -22,6 +23,7 @@ from rakuten_assets.drift.storage import (
     report_summary,
     store_report,
 )
+from rakuten_assets.tables import markdown_table
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -34,16 +36,22 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 def signals_markdown(signals: Sequence[SignalResult]) -> str:
     """The per-signal table of a report, for the Dagster UI."""
-    lines = [
-        "| signal | severity | PSI | test | statistic | p-value | flagged | JS distance |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for s in signals:
-        lines.append(
-            f"| {s.name} | {s.severity} | {_fmt(s.psi)} | {s.test} | {_fmt(s.statistic)} "
-            f"| {_fmt(s.p_value)} | {s.flagged} | {_fmt(s.js_distance)} |"
-        )
-    return "\n".join(lines)
+    frame = pd.DataFrame(
+        [
+            {
+                "signal": s.name,
+                "severity": s.severity,
+                "PSI": _fmt(s.psi),
+                "test": s.test,
+                "statistic": _fmt(s.statistic),
+                "p-value": _fmt(s.p_value),
+                "flagged": s.flagged,
+                "JS distance": _fmt(s.js_distance),
+            }
+            for s in signals
+        ]
+    )
+    return markdown_table(frame)
 
 
 @dg.asset(

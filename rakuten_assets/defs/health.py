@@ -3,6 +3,7 @@
 from datetime import date
 
 import dagster as dg
+import pandas as pd
 
 from rakuten_assets import realised, registry
 from rakuten_assets.calendar import Calendar
@@ -11,13 +12,19 @@ from rakuten_assets.data.loader import read_slice
 from rakuten_assets.defs.ingestion import product_slice
 from rakuten_assets.defs.resources import DatabaseResource, ModelRegistryResource
 from rakuten_assets.drift.alerts import raise_realised_drop_alert
+from rakuten_assets.tables import markdown_table
 
 
 def per_class_markdown(performance: realised.SlicePerformance) -> str:
-    lines = ["| prdtypecode | category | F1 on the new slice |", "|---:|---|---:|"]
-    for code, f1 in sorted(performance.per_class_f1.items(), key=lambda item: item[1]):
-        lines.append(f"| {code} | {CATEGORY_LABELS.get(code, '?')} | {f1:.3f} |")
-    return "\n".join(lines)
+    worst_first = sorted(performance.per_class_f1.items(), key=lambda item: item[1])
+    frame = pd.DataFrame(
+        {
+            "prdtypecode": [code for code, _ in worst_first],
+            "category": [CATEGORY_LABELS.get(code, "?") for code, _ in worst_first],
+            "F1 on the new slice": [f1 for _, f1 in worst_first],
+        }
+    )
+    return markdown_table(frame, floatfmt=".3f")
 
 
 @dg.asset(

@@ -12,6 +12,7 @@ from rakuten_assets.data import catalog as cat
 from rakuten_assets.data.loader import load_slice
 from rakuten_assets.db import data_loads, products
 from rakuten_assets.defs.resources import CatalogResource, DatabaseResource
+from rakuten_assets.tables import markdown_table
 
 CATALOG_SCHEMA_CHECK = "catalog_schema_and_classes"
 SLICE_AUDIT_CHECK = "slice_rows_match_audit"
@@ -19,11 +20,16 @@ SLICE_AUDIT_CHECK = "slice_rows_match_audit"
 
 def class_distribution_markdown(labels: pd.Series, top: int | None = None) -> str:
     counts = labels.value_counts()
-    rows = ["| prdtypecode | category | rows | share |", "|---:|---|---:|---:|"]
-    for code, count in counts.head(top).items() if top else counts.items():
-        label = CATEGORY_LABELS.get(int(code), "?")
-        rows.append(f"| {code} | {label} | {count} | {count / len(labels):.1%} |")
-    return "\n".join(rows)
+    counts = counts.head(top) if top else counts
+    frame = pd.DataFrame(
+        {
+            "prdtypecode": counts.index.astype(int),
+            "category": [CATEGORY_LABELS.get(int(code), "?") for code in counts.index],
+            "rows": counts.to_numpy(),
+            "share": [f"{count / len(labels):.1%}" for count in counts],
+        }
+    )
+    return markdown_table(frame)
 
 
 def read_source(resource: CatalogResource) -> tuple[pd.DataFrame, str]:

@@ -212,15 +212,19 @@ def candidate_model(
 
 
 def per_class_markdown(candidate: Scores, production: Scores | None) -> str:
-    header = "| prdtypecode | category | candidate F1 | Production F1 |\n|---:|---|---:|---:|"
-    rows = [header]
-    for code in candidate.labels:
-        prod = f"{production.per_class_f1.get(code, 0.0):.3f}" if production else "-"
-        rows.append(
-            f"| {code} | {CATEGORY_LABELS.get(code, '?')} | "
-            f"{candidate.per_class_f1[code]:.3f} | {prod} |"
-        )
-    return "\n".join(rows)
+    codes = list(candidate.labels)
+    frame = pd.DataFrame(
+        {
+            "prdtypecode": codes,
+            "category": [CATEGORY_LABELS.get(code, "?") for code in codes],
+            "candidate F1": [candidate.per_class_f1[code] for code in codes],
+            "Production F1": [
+                f"{production.per_class_f1.get(code, 0.0):.3f}" if production else "-"
+                for code in codes
+            ],
+        }
+    )
+    return markdown_table(frame, floatfmt=".3f")
 
 
 @dg.asset(
