@@ -55,7 +55,27 @@ class FeedbackItem(BaseModel):
 
 
 class FeedbackBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Several labels at once: all are recorded or none."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "prediction_id": "4f8c7d1e-2b0a-4c5e-9a57-3d2f1c6b8e90",
+                            "prdtypecode": 1560,
+                        },
+                        {
+                            "prediction_id": "0b6c7a3e-3c4f-4d0e-9b8e-1f2a3b4c5d6e",
+                            "prdtypecode": 2583,
+                        },
+                    ]
+                }
+            ]
+        },
+    )
 
     items: list[FeedbackItem] = Field(min_length=1, max_length=MAX_BATCH_LABELS)
 

@@ -318,6 +318,30 @@ class RealisedWeek(BaseModel):
 
 
 class RealisedWeeks(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "weeks": [
+                        {
+                            "partition_key": "2026-02-02",
+                            "slice_index": 4,
+                            "model_version": 3,
+                            "rows": 2550,
+                            "weighted_f1": 0.781,
+                            "macro_f1": 0.742,
+                            "accuracy": 0.79,
+                            "per_class_f1": {"10": 0.71, "2583": 0.88},
+                            "holdout_weighted_f1": 0.812,
+                            "drop": 0.031,
+                            "computed_at": "2026-02-09T06:12:40+00:00",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     weeks: list[RealisedWeek]
 
 
