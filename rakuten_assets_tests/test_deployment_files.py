@@ -599,11 +599,6 @@ def test_mlflow_stores_artifacts_in_the_bucket_minio_init_creates() -> None:
     assert importlib.util.find_spec("boto3") is not None, "MLflow's S3 client is not installed"
 
 
-@pytest.mark.xfail(
-    not (ROOT / "ui" / "streamlit_app.py").exists(),
-    reason="ui/streamlit_app.py comes with the control room (issue 10, branch ui)",
-    strict=True,
-)
 def test_streamlit_serves_the_control_room() -> None:
     args = command("streamlit")
     assert args[:2] == ["streamlit", "run"]
