@@ -173,15 +173,17 @@ realised_performance = Table(
     Index(None, "partition_key", unique=True),
 )
 
-#: Daily rollups of ``prediction_log`` for the drift report: per local day (of ``timezone``)
-#: and signal, how many predictions had each value (float signals by 0.001 bucket, see
-#: ``drift/report.py``). A report sums 37 days of these instead of reading every logged row.
+#: Daily rollups of ``prediction_log`` for the drift report: per local day (of ``timezone``),
+#: signal and serving model version, how many predictions had each value (float signals by
+#: 0.001 bucket, see ``drift/rollups.py``). A report sums 37 days of these instead of reading
+#: every logged row, and can compare a model version with itself.
 prediction_log_daily = Table(
     "prediction_log_daily",
     metadata,
     Column("timezone", String(64), primary_key=True),
     Column("local_day", Date, primary_key=True),
     Column("signal", String(32), primary_key=True),
+    Column("model_version", Integer, primary_key=True, autoincrement=False),
     Column("value", Integer, primary_key=True, autoincrement=False),
     Column("count", Integer, nullable=False),
 )

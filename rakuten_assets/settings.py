@@ -166,6 +166,13 @@ class Settings(BaseSettings):
         description="Fewest predictions per window for a meaningful report "
         "(below: status insufficient_data).",
     )
+    drift_min_rows_per_version: int = Field(
+        500,
+        ge=1,
+        description="Fewest predictions of the current window's main model version in each "
+        "window for confidence, class mix and unknown-token share to compare that version "
+        "with itself (below: every version's rows, and the report says why).",
+    )
     drift_bins: int = Field(10, ge=2, le=1_000, description="PSI bins of the numeric signals.")
     drift_binning: Literal["equal_width", "quantile"] = Field(
         "equal_width",

@@ -29,6 +29,7 @@ def test_the_settings_defaults_are_the_design_numbers() -> None:
         timezone="Europe/Paris",
         bins=10,
         binning="equal_width",
+        min_rows_per_version=500,
     )
 
 
@@ -40,6 +41,7 @@ def test_the_drift_resource_carries_the_settings(tmp_path: Path) -> None:
         drift_min_samples=50,
         drift_bins=20,
         drift_binning="quantile",
+        drift_min_rows_per_version=200,
         pipeline_timezone="UTC",
         alert_cooldown_days=5,
         drift_auto_retrain=True,
@@ -49,7 +51,7 @@ def test_the_drift_resource_carries_the_settings(tmp_path: Path) -> None:
     )
     drift = build_resources(settings)["drift"]
     assert drift == DriftMonitorResource.from_settings(settings)
-    assert drift.parameters == DriftParameters(3, 12, 50, "UTC", 20, "quantile")
+    assert drift.parameters == DriftParameters(3, 12, 50, "UTC", 20, "quantile", 200)
     assert drift.parameters == DriftParameters.from_settings(settings)
     assert (drift.cooldown_days, drift.auto_retrain) == (5, True)
     assert (drift.webhook_url, drift.webhook_attempts, drift.webhook_timeout_seconds) == (

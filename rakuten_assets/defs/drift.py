@@ -82,6 +82,13 @@ def drift_report(
             f"{report.reference_start.isoformat()} – {report.reference_end.isoformat()}"
         ),
     }
+    if report.comparison is not None:
+        comparison = report.comparison
+        metadata["comparison"] = comparison.mode
+        if comparison.model_version is not None:
+            metadata["comparison_model_version"] = dg.MetadataValue.int(comparison.model_version)
+        if comparison.reason is not None:
+            metadata["comparison_reason"] = comparison.reason
     if report.performance is not None:
         estimate = report.performance.overall
         metadata["estimated_weighted_f1"] = dg.MetadataValue.float(estimate.expected_weighted_f1)

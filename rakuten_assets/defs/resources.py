@@ -84,6 +84,7 @@ class DriftMonitorResource(dg.ConfigurableResource):
     bins: int
     binning: str
     timezone: str
+    min_rows_per_version: int
     cooldown_days: int
     auto_retrain: bool
     webhook_url: str | None

@@ -2,8 +2,10 @@
 
 Per signal PSI, KS or Chi² and JS (:mod:`~rakuten_assets.drift.stats`); a signal's severity needs
 magnitude (PSI) and significance (its test); the report's is the worst signal's. Below
-``min_samples`` rows in either window: status ``insufficient_data``. Why, and how the counts come
-from daily rollups in the database: docs/drift.md.
+``min_samples`` rows in either window: status ``insufficient_data``. The model-dependent signals
+compare the current window's main model version with itself when both windows have enough of
+its rows (:class:`Comparison`). Why, and how the counts come from daily rollups in the
+database: docs/drift.md.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Engine
 
 from rakuten_assets.drift.performance import DayEstimate, estimate_day
 from rakuten_assets.drift.rollups import (
     CLASS_SIGNAL,
+    MODEL_DEPENDENT_SIGNALS,
     NUMERIC_SIGNAL_NAMES,
     WindowCounts,
     log_counts,
@@ -64,11 +67,19 @@ class DriftParameters:
     timezone: str
     bins: int
     binning: Binning
+    #: Fewest rows of the current window's main model version in each window for the
+    #: model-dependent signals to compare that version with itself (never fewer than
+    #: ``min_samples``). None: every version together (reports stored before the split).
+    min_rows_per_version: int | None
 
     def __post_init__(self) -> None:
         check_days(self.current_days, self.reference_days)
         if self.min_samples < 1:
             raise ValueError(f"min_samples must be at least 1, got {self.min_samples}")
+        if self.min_rows_per_version is not None and self.min_rows_per_version < 1:
+            raise ValueError(
+                f"min_rows_per_version must be at least 1, got {self.min_rows_per_version}"
+            )
         if self.bins < 1:
             raise ValueError(f"bins must be at least 1, got {self.bins}")
         if self.binning not in BINNINGS:
@@ -86,6 +97,7 @@ class DriftParameters:
             timezone=settings.pipeline_timezone,
             bins=settings.drift_bins,
             binning=settings.drift_binning,
+            min_rows_per_version=settings.drift_min_rows_per_version,
         )
 
     def windows(self, report_date: date) -> ReportWindows:
@@ -101,6 +113,71 @@ class DriftParameters:
         return report_days(
             report_date, current_days=self.current_days, reference_days=self.reference_days
         )
+
+
+ComparisonMode = Literal["same_version", "all_versions"]
+SAME_VERSION: ComparisonMode = "same_version"
+ALL_VERSIONS: ComparisonMode = "all_versions"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Which rows the model-dependent signals compared (input-only signals use every row).
+
+    ``same_version``: the rows of ``model_version`` in both windows; ``all_versions``: every
+    row, ``reason`` saying why the version could not be compared with itself.
+    """
+
+    mode: ComparisonMode
+    model_version: int | None = None
+    reason: str | None = None
+    #: Rows of ``model_version`` in each window (None when no version served the window).
+    reference_rows: int | None = None
+    current_rows: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "model_version": self.model_version,
+            "reason": self.reason,
+            "reference_rows": self.reference_rows,
+            "current_rows": self.current_rows,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> Comparison:
+        return cls(**document)
+
+
+def choose_comparison(
+    parameters: DriftParameters, reference: WindowCounts, current: WindowCounts
+) -> Comparison:
+    """Same version when the current window's main version (most rows, ties: newest) has at
+    least ``min_rows_per_version`` (and ``min_samples``) rows in both windows; else all rows."""
+    main = max(current.model_versions.items(), key=lambda item: (item[1], item[0]), default=None)
+    if main is None:
+        return Comparison(ALL_VERSIONS, reason="no predictions in the current window")
+    version, current_rows = main
+    reference_rows = reference.model_versions.get(version, 0)
+    reason: str | None = None
+    if parameters.min_rows_per_version is None:
+        reason = "split by model version disabled"
+    else:
+        minimum = max(parameters.min_rows_per_version, parameters.min_samples)
+        too_few = [
+            f"{count} rows in the {window} window"
+            for window, count in (("reference", reference_rows), ("current", current_rows))
+            if count < minimum
+        ]
+        if too_few:
+            reason = f"model version {version} has {' and '.join(too_few)} (minimum {minimum})"
+    return Comparison(
+        ALL_VERSIONS if reason else SAME_VERSION,
+        model_version=version,
+        reason=reason,
+        reference_rows=reference_rows,
+        current_rows=current_rows,
+    )
 
 
 @dataclass(frozen=True)
@@ -136,6 +213,8 @@ class DriftReport:
     #: The realised scores of the report date's predictions that got a label by the time the
     #: report was computed (:mod:`~rakuten_assets.feedback`); None without any label.
     realised: RealisedScores | None = None
+    #: The rows the model-dependent signals compared; None for reports stored before the split.
+    comparison: Comparison | None = None
 
     def signal(self, name: str) -> SignalResult:
         """The result of one signal; KeyError (listing what exists) when it was not computed."""
@@ -147,14 +226,18 @@ class DriftReport:
 
 
 def _numeric_signals(
-    parameters: DriftParameters, reference: WindowCounts, current: WindowCounts
+    parameters: DriftParameters,
+    reference: WindowCounts,
+    current: WindowCounts,
+    comparison: Comparison,
 ) -> tuple[list[SignalResult], dict[str, str]]:
     """The numeric signals' results, and the reasons of those skipped for lack of values."""
     results: list[SignalResult] = []
     skipped: dict[str, str] = {}
     minimum = parameters.min_samples
     for name in NUMERIC_SIGNAL_NAMES:
-        ref, cur = reference.numeric[name], current.numeric[name]
+        version = _version_of(name, comparison)
+        ref, cur = reference.numeric(name, version), current.numeric(name, version)
         if ref is None or cur is None or min(ref.n, cur.n) < minimum:
             too_few = [
                 f"{0 if sample is None else sample.n} rows with a value in the {window} window"
@@ -167,6 +250,13 @@ def _numeric_signals(
             compare_numeric(name, ref, cur, bins=parameters.bins, binning=parameters.binning)
         )
     return results, skipped
+
+
+def _version_of(signal: str, comparison: Comparison) -> int | None:
+    """The model version whose rows ``signal`` compares (None: every row)."""
+    if comparison.mode == SAME_VERSION and signal in MODEL_DEPENDENT_SIGNALS:
+        return comparison.model_version
+    return None
 
 
 def driving(signals: Sequence[SignalResult]) -> SignalResult | None:
@@ -187,16 +277,17 @@ def _report(
     skipped: dict[str, str] = {}
     minimum = parameters.min_samples
     enough = reference.total >= minimum and current.total >= minimum
+    comparison = choose_comparison(parameters, reference, current)
     if enough:
-        signals, skipped = _numeric_signals(parameters, reference, current)
-        signals.append(compare_categorical(CLASS_SIGNAL, reference.classes, current.classes))
+        signals, skipped = _numeric_signals(parameters, reference, current, comparison)
+        version = _version_of(CLASS_SIGNAL, comparison)
+        signals.append(
+            compare_categorical(CLASS_SIGNAL, reference.classes(version), current.classes(version))
+        )
     # Model health next to drift: both read the report date's own predictions.
     performance = estimate_day(engine, report_date, parameters.timezone, minimum)
     realised = realised_scores(engine, *day_bounds(report_date, parameters.timezone))
     worst = driving(signals)
-    model_version = max(
-        current.model_versions.items(), key=lambda item: (item[1], item[0]), default=None
-    )
     return DriftReport(
         report_date=report_date,
         status=STATUS_OK if enough else STATUS_INSUFFICIENT_DATA,
@@ -212,10 +303,11 @@ def _report(
         current_end=windows.current_end,
         computed_at=datetime.now(UTC),
         duration_s=time.perf_counter() - started,
-        model_version=model_version[0] if model_version is not None else None,
+        model_version=comparison.model_version,
         parameters=parameters,
         performance=performance,
         realised=realised,
+        comparison=comparison,
     )
 
 

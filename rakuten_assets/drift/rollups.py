@@ -1,9 +1,10 @@
 """Daily rollups of the prediction log, and each report window's counts summed from them.
 
-``prediction_log_daily`` holds, per (timezone, local day, signal, value), how many predictions
-of that day had that value; ``prediction_log_rollups`` one header row per rolled-up day with the
-number of log rows it was built from. A day is rebuilt when that count changes (docs/drift.md).
-Float signals are counted by their 0.001 bucket (:func:`bucket`), exact on both databases.
+``prediction_log_daily`` holds, per (timezone, local day, signal, model version, value), how
+many predictions of that day had that value; ``prediction_log_rollups`` one header row per
+rolled-up day with the number of log rows it was built from. A day is rebuilt when that count
+changes (docs/drift.md). Float signals are counted by their 0.001 bucket (:func:`bucket`), exact
+on both databases. The model version lets a report compare a version with itself.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ from rakuten_assets.drift.windows import ReportWindows, day_bounds
 FLOAT_BUCKETS = 1000
 
 CLASS_SIGNAL = "predicted_class"
-#: Rolled up next to the signals: the report names the model version that served most of the
-#: current window.
-MODEL_VERSION_ROLLUP = "model_version"
 
 
 @dataclass(frozen=True)
@@ -49,16 +47,26 @@ _UNKNOWN = _NumericSignal(
     "unknown_token_share", prediction_log.c.unknown_token_share, bucketed=True
 )
 _NUMERIC_SIGNALS = (_TEXT_LENGTH, _WORD_COUNT, _CONFIDENCE, _UNKNOWN)
-#: Signals read by one GROUP BY per window by :func:`log_counts`. Text length and
-#: word count share theirs (about 20k distinct pairs; 30 % cheaper on SQLite than two queries);
-#: pairing others would return nearly a row per prediction.
-_NUMERIC_QUERIES = ((_TEXT_LENGTH, _WORD_COUNT), (_CONFIDENCE,), (_UNKNOWN,))
+#: Signals read by one GROUP BY (with the model version) per window by :func:`log_counts`.
+#: Text length and word count share theirs (about 20k distinct pairs; 30 % cheaper on SQLite
+#: than two queries); pairing others would return nearly a row per prediction.
+_LOG_QUERIES: tuple[tuple[str, ...], ...] = (
+    (CLASS_SIGNAL,),
+    (_TEXT_LENGTH.name, _WORD_COUNT.name),
+    (_CONFIDENCE.name,),
+    (_UNKNOWN.name,),
+)
 #: Every signal of a report, in report order.
 SIGNAL_NAMES: tuple[str, ...] = (*(s.name for s in _NUMERIC_SIGNALS), CLASS_SIGNAL)
 #: Signals whose column may be NULL: rows without a value are left out of that signal only.
 _NULLABLE_SIGNALS = frozenset(s.name for s in _NUMERIC_SIGNALS if s.column.nullable)
 #: The numeric signals, in report order (the class signal comes last).
 NUMERIC_SIGNAL_NAMES: tuple[str, ...] = tuple(s.name for s in _NUMERIC_SIGNALS)
+_BUCKETED_SIGNALS = frozenset(s.name for s in _NUMERIC_SIGNALS if s.bucketed)
+#: Signals that depend on the serving model, not only on the input: a new model version moves
+#: them with no change of traffic (the unknown-token share is measured against the model's own
+#: vocabulary). A report can compare them on one version's rows; the others use every row.
+MODEL_DEPENDENT_SIGNALS = frozenset({_CONFIDENCE.name, _UNKNOWN.name, CLASS_SIGNAL})
 
 
 def bucket(expression: ColumnElement[float], dialect: str) -> ColumnElement[Any]:
@@ -78,18 +86,53 @@ def _in_window(start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(prediction_log.c.predicted_at >= start, prediction_log.c.predicted_at < end)
 
 
+#: signal -> model version -> value (floats as their 0.001 bucket) -> count.
+VersionedCounts = Mapping[str, Mapping[int, Mapping[int, int]]]
+
+
 @dataclass(frozen=True)
 class WindowCounts:
-    """One window's aggregates, all the statistics need (from the rollups or from the log)."""
+    """One window's aggregates per model version, all the statistics need (from the rollups or
+    from the log). ``version=None`` reads every version's rows together."""
 
-    classes: dict[int, int]
-    model_versions: dict[int, int]
-    #: Each numeric signal's values (floats at their 0.001 floor); None where it has none.
-    numeric: dict[str, ValueCounts | None]
+    by_version: VersionedCounts
+
+    @property
+    def model_versions(self) -> dict[int, int]:
+        """Rows per model version."""
+        return {
+            version: sum(counts.values())
+            for version, counts in self.by_version.get(CLASS_SIGNAL, {}).items()
+        }
 
     @property
     def total(self) -> int:
-        return sum(self.classes.values())
+        return sum(self.model_versions.values())
+
+    def _counts(self, signal: str, version: int | None) -> dict[int, int]:
+        versions = self.by_version.get(signal, {})
+        if version is not None:
+            return dict(versions.get(version, {}))
+        merged: dict[int, int] = {}
+        for counts in versions.values():
+            for value, count in counts.items():
+                merged[value] = merged.get(value, 0) + count
+        return merged
+
+    def classes(self, version: int | None = None) -> dict[int, int]:
+        """Predictions per class (of one model version, or of all)."""
+        return self._counts(CLASS_SIGNAL, version)
+
+    def numeric(self, name: str, version: int | None = None) -> ValueCounts | None:
+        """A numeric signal's values (floats at their 0.001 floor); None where it has none."""
+        counts = self._counts(name, version)
+        if not counts:
+            return None
+        values = np.array(sorted(counts), dtype=np.int64)
+        return ValueCounts.of(
+            values / FLOAT_BUCKETS if name in _BUCKETED_SIGNALS else values,
+            [counts[v] for v in values.tolist()],
+        )
 
 
 # --- the rollups ----------------------------------------------------------------------------------
@@ -97,10 +140,7 @@ class WindowCounts:
 
 def _rollup_keys(dialect: str) -> dict[str, ColumnElement[Any]]:
     """Each rollup signal's integer value per ``prediction_log`` row (floats as 0.001 buckets)."""
-    keys: dict[str, ColumnElement[Any]] = {
-        CLASS_SIGNAL: prediction_log.c.predicted_code,
-        MODEL_VERSION_ROLLUP: prediction_log.c.model_version,
-    }
+    keys: dict[str, ColumnElement[Any]] = {CLASS_SIGNAL: prediction_log.c.predicted_code}
     for signal in _NUMERIC_SIGNALS:
         keys[signal.name] = (
             sa.cast(bucket(signal.column * FLOAT_BUCKETS, dialect), sa.Integer)
@@ -150,11 +190,15 @@ def _rebuild_day(conn: Connection, timezone: str, day: date) -> None:
     # GROUP BYs over prediction_log on both databases (measured at 27k rows a day).
     keys = _rollup_keys(dialect)
     day_rows = (
-        select(*(key.label(name) for name, key in keys.items()))
+        select(
+            prediction_log.c.model_version.label("model_version"),
+            *(key.label(name) for name, key in keys.items()),
+        )
         .where(_in_window(*day_bounds(day, timezone)))
         .cte("day_rows")
         .prefix_with("MATERIALIZED")
     )
+    version = day_rows.c.model_version
     parts = []
     for name in keys:
         value = day_rows.c[name]
@@ -163,15 +207,17 @@ def _rebuild_day(conn: Connection, timezone: str, day: date) -> None:
                 sa.literal(timezone, sa.String),
                 sa.literal(day, sa.Date),
                 sa.literal(name, sa.String),
+                version,
                 value,
                 func.count(),
             )
             .where(*([value.is_not(None)] if name in _NULLABLE_SIGNALS else []))
-            .group_by(value)
+            .group_by(version, value)
         )
     conn.execute(
         sa.insert(prediction_log_daily).from_select(
-            ["timezone", "local_day", "signal", "value", "count"], sa.union_all(*parts)
+            ["timezone", "local_day", "signal", "model_version", "value", "count"],
+            sa.union_all(*parts),
         )
     )
     source_rows = (
@@ -238,92 +284,47 @@ def rollup_counts(
     daily = prediction_log_daily.c
     in_current = sa.case((daily.local_day >= current_first_day, 1), else_=0).label("in_current")
     stmt = (
-        select(in_current, daily.signal, daily.value, func.sum(daily.count))
+        select(in_current, daily.signal, daily.model_version, daily.value, func.sum(daily.count))
         .where(
             daily.timezone == timezone, daily.local_day >= min(days), daily.local_day <= max(days)
         )
-        .group_by(in_current, daily.signal, daily.value)
+        .group_by(in_current, daily.signal, daily.model_version, daily.value)
     )
-    collected: tuple[dict[str, dict[int, int]], dict[str, dict[int, int]]] = ({}, {})
+    collected: tuple[_Collected, _Collected] = ({}, {})
     with engine.connect() as conn:
-        for window, signal, value, count in conn.execute(stmt):
-            collected[int(window)].setdefault(signal, {})[int(value)] = int(count)
-    reference, current = (_window_counts(window) for window in collected)
-    return reference, current
+        for window, signal, version, value, count in conn.execute(stmt):
+            _add(collected[int(window)], signal, version, value, count)
+    return WindowCounts(collected[0]), WindowCounts(collected[1])
 
 
-def _window_counts(by_signal: Mapping[str, Mapping[int, int]]) -> WindowCounts:
-    numeric: dict[str, ValueCounts | None] = {}
-    for signal in _NUMERIC_SIGNALS:
-        counts = by_signal.get(signal.name)
-        if not counts:
-            numeric[signal.name] = None
-            continue
-        values = np.array(sorted(counts), dtype=np.int64)
-        numeric[signal.name] = ValueCounts.of(
-            values / FLOAT_BUCKETS if signal.bucketed else values,
-            [counts[v] for v in values.tolist()],
-        )
-    return WindowCounts(
-        classes=dict(by_signal.get(CLASS_SIGNAL, {})),
-        model_versions=dict(by_signal.get(MODEL_VERSION_ROLLUP, {})),
-        numeric=numeric,
-    )
+_Collected = dict[str, dict[int, dict[int, int]]]
+
+
+def _add(collected: _Collected, signal: str, version: Any, value: Any, count: Any) -> None:
+    counts = collected.setdefault(signal, {}).setdefault(int(version), {})
+    counts[int(value)] = counts.get(int(value), 0) + int(count)
 
 
 # --- straight from the log (the reference the rollups are checked against) ---------------------
 
 
-def _class_counts(conn: Connection, start: datetime, end: datetime) -> tuple[dict[int, int], ...]:
-    code, version = prediction_log.c.predicted_code, prediction_log.c.model_version
-    stmt = select(code, version, func.count()).where(_in_window(start, end)).group_by(code, version)
-    classes: dict[int, int] = {}
-    versions: dict[int, int] = {}
-    for predicted_code, model_version, count in conn.execute(stmt):
-        classes[int(predicted_code)] = classes.get(int(predicted_code), 0) + int(count)
-        versions[int(model_version)] = versions.get(int(model_version), 0) + int(count)
-    return classes, versions
-
-
-def _values(
-    conn: Connection, signals: Sequence[_NumericSignal], start: datetime, end: datetime
-) -> dict[str, ValueCounts | None]:
-    """Each signal's values in the window (floats at their 0.001 floor); None where empty.
-
-    One GROUP BY over all ``signals`` together; each one's counts are its margin. Rows where
-    any of them is NULL are left out.
-    """
-    dialect = conn.dialect.name
-    keys = [
-        (bucket(s.column * FLOAT_BUCKETS, dialect) if s.bucketed else s.column).label(s.name)
-        for s in signals
-    ]
-    stmt = (
-        select(*keys, func.count().label("n"))
-        .where(_in_window(start, end), *(s.column.is_not(None) for s in signals))
-        .group_by(*keys)
-    )
-    rows = np.array(conn.execute(stmt).all(), dtype=np.float64).reshape(-1, len(signals) + 1)
-    counts = rows[:, -1]
-    result: dict[str, ValueCounts | None] = {}
-    for position, signal in enumerate(signals):
-        if not rows.size:
-            result[signal.name] = None
-            continue
-        values, inverse = np.unique(rows[:, position], return_inverse=True)
-        margin = np.bincount(inverse, weights=counts).astype(np.int64)
-        result[signal.name] = ValueCounts(
-            values / FLOAT_BUCKETS if signal.bucketed else values, margin
-        )
-    return result
-
-
 def _log_counts(conn: Connection, start: datetime, end: datetime) -> WindowCounts:
-    classes, versions = _class_counts(conn, start, end)
-    numeric: dict[str, ValueCounts | None] = {}
-    for group in _NUMERIC_QUERIES:
-        numeric.update(_values(conn, group, start, end))
-    return WindowCounts(classes, versions, numeric)
+    """One window's counts by a GROUP BY (model version, values) per signal group; each
+    signal's counts are its margin. Rows where a signal of the group is NULL are left out."""
+    keys = _rollup_keys(conn.dialect.name)
+    version = prediction_log.c.model_version
+    collected: _Collected = {}
+    for group in _LOG_QUERIES:
+        columns = [keys[name] for name in group]
+        stmt = (
+            select(version, *columns, func.count())
+            .where(_in_window(start, end), *(c.is_not(None) for c in columns))
+            .group_by(version, *columns)
+        )
+        for model_version, *values, count in conn.execute(stmt):
+            for name, value in zip(group, values, strict=True):
+                _add(collected, name, model_version, value, count)
+    return WindowCounts(collected)
 
 
 def log_counts(engine: Engine, windows: ReportWindows) -> tuple[WindowCounts, WindowCounts]:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rakuten_assets.db import drift_reports
 from rakuten_assets.drift.performance import DayEstimate
-from rakuten_assets.drift.report import DriftParameters, DriftReport, ReportStatus
+from rakuten_assets.drift.report import Comparison, DriftParameters, DriftReport, ReportStatus
 from rakuten_assets.drift.severity import Severity
 from rakuten_assets.drift.stats import SignalResult
 from rakuten_assets.feedback import RealisedScores
@@ -72,6 +72,8 @@ def report_document(report: DriftReport) -> dict[str, Any]:
         # Optional key: reports stored before the estimate existed have none.
         "performance": report.performance.to_json() if report.performance else None,
         "realised": report.realised.to_json() if report.realised else None,
+        # Optional key: reports stored before the split by model version have none.
+        "comparison": report.comparison.to_json() if report.comparison else None,
     }
 
 
@@ -177,7 +179,8 @@ def _from_row(row: Any) -> DriftReport:
         computed_at=_utc(row.computed_at),
         duration_s=row.duration_s,
         model_version=row.model_version,
-        parameters=DriftParameters(**document["parameters"]),
+        # Reports stored before the split by model version compared every version together.
+        parameters=DriftParameters(**{"min_rows_per_version": None, **document["parameters"]}),
         id=row.id,
         dagster_run_id=row.dagster_run_id,
         performance=(
@@ -185,6 +188,9 @@ def _from_row(row: Any) -> DriftReport:
         ),
         realised=(
             RealisedScores.from_json(document["realised"]) if document.get("realised") else None
+        ),
+        comparison=(
+            Comparison.from_json(document["comparison"]) if document.get("comparison") else None
         ),
     )
 

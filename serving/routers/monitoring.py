@@ -13,6 +13,7 @@ from rakuten_assets import realised
 from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.drift import storage as drift_storage
 from rakuten_assets.drift.performance import DayEstimate
+from rakuten_assets.drift.report import Comparison
 from rakuten_assets.drift.report import DriftReport as StoredReport
 from rakuten_assets.drift.severity import Severity
 from rakuten_assets.feedback import RealisedScores
@@ -60,6 +61,13 @@ class DriftReport(BaseModel):
                     "reference_end": "2026-02-03T23:00:00+00:00",
                     "model_version": 3,
                     "computed_at": "2026-02-11T00:00:04+00:00",
+                    "comparison": {
+                        "mode": "same_version",
+                        "model_version": 3,
+                        "reason": None,
+                        "reference_rows": 9000,
+                        "current_rows": 3100,
+                    },
                     "signals": {
                         "unknown_token_share": {
                             "severity": "CRITICAL",
@@ -95,6 +103,12 @@ class DriftReport(BaseModel):
     )
     realised: RealisedScores | None = Field(
         None, description="Realised scores of the report date's labelled predictions."
+    )
+    comparison: Comparison | None = Field(
+        None,
+        description="Which rows confidence, class mix and unknown-token share compared: one "
+        "model version with itself, or every version (with the reason); null for reports "
+        "stored before the split.",
     )
 
 
