@@ -132,6 +132,10 @@ def test_drift_is_reported_alerted_and_a_failing_webhook_does_not_fail_the_run(
     [row] = [line for line in report["signals"].splitlines() if "text_length" in line]
     assert row.split("|")[2].strip() == "CRITICAL"
     assert report["psi/text_length"] >= 0.3
+    # One model served both windows: its rows are compared with themselves.
+    assert report["comparison"] == "same_version"
+    assert report["comparison_model_version"] == 1
+    assert "comparison_reason" not in report
 
     assert alert["raised"] >= 1
     assert alert["recommended_action"] == "retrain or roll back"

@@ -94,6 +94,13 @@ def test_drift_reports_newest_first_with_signals(api: str) -> None:
     assert latest["signals"]["text_length"]["test"] == "ks"
     assert latest["signals"]["predicted_class"]["test"] == "chi2"
     assert latest["signals"]["text_length"]["flagged"] is True
+    assert latest["comparison"] == {
+        "mode": "same_version",
+        "model_version": 1,
+        "reason": None,
+        "reference_rows": latest["reference_count"],
+        "current_rows": latest["current_count"],
+    }
     assert quiet["severity"] in {"OK", "WARNING"}
 
     only_critical = httpx.get(

@@ -149,28 +149,36 @@ class Comparison:
         return cls(**document)
 
 
+def _too_few_rows(
+    parameters: DriftParameters, version: int, reference_rows: int, current_rows: int
+) -> str | None:
+    """Why ``version`` cannot be compared with itself, or None when it can."""
+    if parameters.min_rows_per_version is None:
+        return "split by model version disabled"
+    minimum = max(parameters.min_rows_per_version, parameters.min_samples)
+    too_few = [
+        f"{count} rows in the {window} window"
+        for window, count in (("reference", reference_rows), ("current", current_rows))
+        if count < minimum
+    ]
+    if not too_few:
+        return None
+    return f"model version {version} has {' and '.join(too_few)} (minimum {minimum})"
+
+
 def choose_comparison(
     parameters: DriftParameters, reference: WindowCounts, current: WindowCounts
 ) -> Comparison:
     """Same version when the current window's main version (most rows, ties: newest) has at
-    least ``min_rows_per_version`` (and ``min_samples``) rows in both windows; else all rows."""
+    least ``min_rows_per_version`` (and ``min_samples``) rows in both windows, or served both
+    windows alone; else all rows."""
     main = max(current.model_versions.items(), key=lambda item: (item[1], item[0]), default=None)
     if main is None:
         return Comparison(ALL_VERSIONS, reason="no predictions in the current window")
     version, current_rows = main
     reference_rows = reference.model_versions.get(version, 0)
-    reason: str | None = None
-    if parameters.min_rows_per_version is None:
-        reason = "split by model version disabled"
-    else:
-        minimum = max(parameters.min_rows_per_version, parameters.min_samples)
-        too_few = [
-            f"{count} rows in the {window} window"
-            for window, count in (("reference", reference_rows), ("current", current_rows))
-            if count < minimum
-        ]
-        if too_few:
-            reason = f"model version {version} has {' and '.join(too_few)} (minimum {minimum})"
+    alone = set(reference.model_versions) | set(current.model_versions) == {version}
+    reason = None if alone else _too_few_rows(parameters, version, reference_rows, current_rows)
     return Comparison(
         ALL_VERSIONS if reason else SAME_VERSION,
         model_version=version,
