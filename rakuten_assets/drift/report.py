@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -136,13 +136,7 @@ class Comparison:
     current_rows: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "model_version": self.model_version,
-            "reason": self.reason,
-            "reference_rows": self.reference_rows,
-            "current_rows": self.current_rows,
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> Comparison:
