@@ -47,6 +47,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "drift_current_days",
             "drift_reference_days",
             "drift_min_samples",
+            "drift_min_rows_per_version",
             "drift_bins",
             "drift_binning",
             "alert_cooldown_days",
