@@ -22,6 +22,7 @@ from rakuten_assets import registry, shadow
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine, prediction_inputs, prediction_log, upgrade_schema
+from rakuten_assets.drift.simulate import simulate_traffic
 from rakuten_assets.predictions import (
     PredictionRecord,
     RankedClass,
@@ -307,3 +308,22 @@ def test_gate_refuses_low_agreement_and_records_the_shadow_report(
     assert recorded["rows"] == captured
     tags = client.get_model_version(MODEL, str(v2)).tags
     assert tags["rejection_reason"] == decision.reason
+
+
+def test_simulated_traffic_captures_inputs_only_when_asked(
+    tmp_path: Path, store: tuple[MlflowClient, Engine, int, int]
+) -> None:
+    _, _, v1, _ = store
+    engine = get_engine(f"sqlite:///{tmp_path / 'sim.db'}")
+    upgrade_schema(engine)
+    pipeline = registry.load_model(MODEL, v1)
+    end = NOW.date()
+    simulate_traffic(engine, pipeline, v1, days=1, end_date=end, per_day=15, seed=1)
+    assert _inputs(engine) == {}
+    simulate_traffic(engine, pipeline, v1, days=1, end_date=end, per_day=15, seed=2, capture=True)
+    with engine.connect() as conn:
+        logged = {str(i) for i in conn.execute(select(prediction_log.c.prediction_id)).scalars()}
+    captured = _inputs(engine)
+    assert len(captured) == 15
+    assert set(captured) < logged
+    assert all(designation for designation, _ in captured.values())
