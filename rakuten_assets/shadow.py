@@ -25,6 +25,7 @@ from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.db import prediction_inputs
 from rakuten_assets.drift.performance import PerformanceEstimate, estimate
 from rakuten_assets.predictions import rank
+from rakuten_assets.tables import markdown_table
 from rakuten_assets.training.model import INPUT_COLUMNS
 
 #: Class changes listed in a report, most frequent first.
@@ -218,10 +219,14 @@ def log_to_mlflow(client: MlflowClient, run_id: str, report: ShadowReport) -> No
 
 def disagreements_markdown(report: ShadowReport) -> str:
     """The top class changes as a Markdown table (Dagster metadata)."""
-    lines = ["| Production | candidate | rows |", "|---|---|---:|"]
-    for d in report.top_disagreements:
-        lines.append(
-            f"| {d.production_code} {CATEGORY_LABELS.get(d.production_code, '')} "
-            f"| {d.candidate_code} {CATEGORY_LABELS.get(d.candidate_code, '')} | {d.rows} |"
-        )
-    return "\n".join(lines)
+    frame = pd.DataFrame(
+        [
+            {
+                "Production": f"{d.production_code} {CATEGORY_LABELS.get(d.production_code, '')}",
+                "candidate": f"{d.candidate_code} {CATEGORY_LABELS.get(d.candidate_code, '')}",
+                "rows": d.rows,
+            }
+            for d in report.top_disagreements
+        ]
+    )
+    return markdown_table(frame)

@@ -237,6 +237,9 @@ def test_shadow_report_compares_candidate_and_production_on_the_window(
         estimate.expected_weighted_f1
     )
     top = report.top_disagreements[0]
+    table = shadow.disagreements_markdown(report)
+    assert f"| {top.production_code} {CATEGORY_LABELS[top.production_code]} " in table
+    assert len(table.splitlines()) == 2 + len(report.top_disagreements)
     assert (
         f"{top.production_code}->{top.candidate_code}: {top.rows}"
         in (run.data.tags["shadow_top_disagreements"])
