@@ -112,6 +112,8 @@ model_promotions = Table(
     Column("dagster_run_id", String(64)),
     Column("mlflow_run_id", String(64)),
     Column("actor", String(128), nullable=False),
+    #: The candidate's shadow scoring on captured traffic (``rakuten_assets.shadow``), if any.
+    Column("shadow", JSON),
     Index(None, "model_name", "decided_at"),
 )
 
@@ -137,6 +139,19 @@ prediction_log = Table(
     Column("unknown_token_share", Float),
     Index(None, "predicted_at"),
     Index(None, "model_version", "predicted_at"),
+)
+
+#: The input texts of served predictions, kept only when CAPTURE_INPUTS is on and only for
+#: CAPTURE_RETENTION_DAYS (personal-data relevant). Written in the same transaction as their
+#: ``prediction_log`` rows; read by the shadow scoring of a candidate (``rakuten_assets.shadow``).
+prediction_inputs = Table(
+    "prediction_inputs",
+    metadata,
+    Column("prediction_id", String(36), primary_key=True),
+    Column("predicted_at", DateTime(timezone=True), nullable=False),
+    Column("designation", Text, nullable=False),
+    Column("description", Text),
+    Index(None, "predicted_at"),
 )
 
 #: True product types that arrived after the prediction (``POST /api/feedback``): one label per

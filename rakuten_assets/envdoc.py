@@ -35,6 +35,10 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Training and promotion",
         ("mlflow_experiment", "registered_model_name", "validation_fraction", "min_weighted_f1"),
     ),
+    (
+        "Input capture and shadow scoring (personal-data relevant)",
+        ("capture_inputs", "capture_retention_days", "shadow_days", "shadow_min_agreement"),
+    ),
     ("Services", ("environment", "mlflow_ui_url", "dagster_url")),
     (
         "Control room (Streamlit)",

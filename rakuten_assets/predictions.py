@@ -10,7 +10,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
@@ -18,12 +18,12 @@ import numpy.typing as npt
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rakuten_assets.categories import CATEGORY_LABELS
-from rakuten_assets.db import prediction_log
+from rakuten_assets.db import prediction_inputs, prediction_log
 from rakuten_assets.training.text import clean_text
 
 #: How many ranked classes a prediction returns and logs unless asked otherwise.
@@ -148,6 +148,9 @@ class PredictionRecord:
     unknown_token_share: float | None
     productid: int | None = None
     imageid: int | None = None
+    #: ``(designation, description)`` as sent, only when CAPTURE_INPUTS is on (personal-data
+    #: relevant): stored in ``prediction_inputs``, never in ``prediction_log``.
+    captured_input: tuple[str, str | None] | None = None
 
     def as_row(self) -> dict[str, Any]:
         """The column values of this record's ``prediction_log`` row."""
@@ -167,9 +170,24 @@ class PredictionRecord:
             "unknown_token_share": self.unknown_token_share,
         }
 
+    def input_row(self) -> dict[str, Any] | None:
+        """The ``prediction_inputs`` row of a captured record (None when not captured)."""
+        if self.captured_input is None:
+            return None
+        designation, description = self.captured_input
+        return {
+            "prediction_id": self.prediction_id,
+            "predicted_at": self.predicted_at,
+            "designation": designation,
+            "description": description,
+        }
+
     def to_json(self) -> dict[str, Any]:
-        """The row as JSON-ready values (``predicted_at`` in ISO 8601 with its offset)."""
-        return self.as_row() | {"predicted_at": self.predicted_at.isoformat()}
+        """The record as JSON-ready values (``predicted_at`` in ISO 8601 with its offset)."""
+        values = self.as_row() | {"predicted_at": self.predicted_at.isoformat()}
+        if self.captured_input is not None:  # absent otherwise: journal lines stay small
+            values["captured_input"] = list(self.captured_input)
+        return values
 
     @classmethod
     def from_json(cls, values: Mapping[str, Any]) -> PredictionRecord:
@@ -180,8 +198,16 @@ class PredictionRecord:
                 **values,
                 "predicted_at": _utc(predicted_at, f"record {values['prediction_id']}"),
                 "top_k": tuple((int(code), float(p)) for code, p in values["top_k"]),
+                "captured_input": _captured(values.get("captured_input")),
             }
         )
+
+
+def _captured(value: Sequence[Any] | None) -> tuple[str, str | None] | None:
+    if value is None:
+        return None
+    designation, description = value
+    return str(designation), description
 
 
 def _utc(moment: datetime, what: str) -> datetime:
@@ -207,11 +233,12 @@ def prediction_record(
     unknown_token_share: float | None,
     productid: int | None = None,
     imageid: int | None = None,
+    capture: bool = False,
 ) -> PredictionRecord:
     """The log record of one prediction; ``ranked`` is its ranking, best first (``rank``).
 
     The text signals of drift monitoring (length, words, description present) are measured
-    here, from the raw fields.
+    here, from the raw fields. ``capture`` (CAPTURE_INPUTS) keeps the texts themselves too.
     """
     if not ranked:
         raise ValueError(f"prediction {prediction_id}: a record needs at least one ranked class")
@@ -231,6 +258,7 @@ def prediction_record(
         unknown_token_share=unknown_token_share,
         productid=productid,
         imageid=imageid,
+        captured_input=(designation, description) if capture else None,
     )
 
 
@@ -239,8 +267,9 @@ def insert_records(
 ) -> int:
     """Insert the records, one transaction per chunk; returns how many were new.
 
-    A ``prediction_id`` already logged is skipped, not an error: replaying a batch whose
-    commit went through is harmless.
+    The captured inputs of a chunk go to ``prediction_inputs`` in the same transaction. A
+    ``prediction_id`` already logged is skipped, not an error: replaying a batch whose commit
+    went through is harmless.
     """
     dialect = engine.dialect.name
     if dialect == "postgresql":
@@ -256,14 +285,31 @@ def insert_records(
         .on_conflict_do_nothing(index_elements=["prediction_id"])
         .returning(prediction_log.c.prediction_id)
     )
+    inputs_statement = insert(prediction_inputs).on_conflict_do_nothing(
+        index_elements=["prediction_id"]
+    )
     inserted = 0
     for start in range(0, len(records), chunk_size):
-        rows = [record.as_row() for record in records[start : start + chunk_size]]
+        chunk = records[start : start + chunk_size]
+        rows = [record.as_row() for record in chunk]
+        inputs = [row for record in chunk if (row := record.input_row()) is not None]
         with engine.begin() as conn:
             # RETURNING lists the rows written: the rowcount of a multi-row insert is -1 on
             # PostgreSQL.
             inserted += len(conn.execute(statement, rows).all())
+            if inputs:
+                conn.execute(inputs_statement, inputs)
     return inserted
+
+
+def purge_inputs(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
+    """Delete the captured inputs older than ``retention_days``; returns how many went."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(prediction_inputs).where(prediction_inputs.c.predicted_at < cutoff)
+        )
+    return int(result.rowcount or 0)
 
 
 @dataclass(frozen=True)

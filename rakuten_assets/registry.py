@@ -218,8 +218,44 @@ class Decision:
     reason: str
 
 
-def decide(candidate_f1: float, production_f1: float | None, threshold: float) -> Decision:
-    """The promotion gate: weighted F1 >= threshold and strictly better than Production."""
+def decide(
+    candidate_f1: float,
+    production_f1: float | None,
+    threshold: float,
+    *,
+    shadow: Mapping[str, Any] | None = None,
+    min_agreement: float | None = None,
+) -> Decision:
+    """The promotion gate: weighted F1 >= threshold and strictly better than Production.
+
+    With ``min_agreement`` (SHADOW_MIN_AGREEMENT) and a Production model, the candidate must
+    also agree with it on at least that share of the captured traffic (``shadow``, a
+    ``ShadowReport.to_json()``).
+    """
+    decision = _decide_f1(candidate_f1, production_f1, threshold)
+    if not decision.promote or min_agreement is None or production_f1 is None:
+        return decision
+    if shadow is None or shadow.get("agreement") is None:
+        return Decision(
+            False,
+            f"SHADOW_MIN_AGREEMENT is {min_agreement:.2f} but no captured traffic was "
+            "shadow-scored against Production (turn CAPTURE_INPUTS on, or unset it)",
+        )
+    agreement, rows = float(shadow["agreement"]), int(shadow["rows"])
+    if agreement < min_agreement:
+        return Decision(
+            False,
+            f"{decision.reason}, but its agreement with Production on {rows} captured "
+            f"predictions, {agreement:.4f}, is below SHADOW_MIN_AGREEMENT {min_agreement:.2f}",
+        )
+    return Decision(
+        True,
+        f"{decision.reason}; agreement with Production {agreement:.4f} >= "
+        f"{min_agreement:.2f} on {rows} captured predictions",
+    )
+
+
+def _decide_f1(candidate_f1: float, production_f1: float | None, threshold: float) -> Decision:
     if candidate_f1 < threshold:
         return Decision(
             False, f"weighted F1 {candidate_f1:.4f} is below the threshold {threshold:.2f}"
@@ -279,6 +315,8 @@ class GateEvidence:
     production_weighted_f1: float | None
     holdout_hash: str | None = None
     mlflow_run_id: str | None = None
+    #: The shadow scoring on captured traffic (``ShadowReport.to_json()``), when there was any.
+    shadow: Mapping[str, Any] | None = None
 
     @classmethod
     def from_evaluation(cls, evaluation: Mapping[str, Any]) -> GateEvidence:
@@ -291,6 +329,7 @@ class GateEvidence:
             production_weighted_f1=production.get("weighted_f1"),
             holdout_hash=evaluation.get("holdout_hash"),
             mlflow_run_id=evaluation.get("run_id"),
+            shadow=evaluation.get("shadow"),
         )
 
 
@@ -302,6 +341,8 @@ class GateRun:
     actor: str
     partition_key: str | None = None
     dagster_run_id: str | None = None
+    #: SHADOW_MIN_AGREEMENT: the least agreement with Production on captured traffic, or None.
+    min_agreement: float | None = None
 
 
 def _decision_row(
@@ -321,6 +362,7 @@ def _decision_row(
         "dagster_run_id": gate.dagster_run_id,
         "mlflow_run_id": evidence.mlflow_run_id,
         "actor": gate.actor,
+        "shadow": dict(evidence.shadow) if evidence.shadow is not None else None,
     }
 
 
@@ -346,7 +388,11 @@ def apply_gate(
     """
     version = evidence.candidate_version
     decision = decide(
-        evidence.candidate_weighted_f1, evidence.production_weighted_f1, gate.threshold
+        evidence.candidate_weighted_f1,
+        evidence.production_weighted_f1,
+        gate.threshold,
+        shadow=evidence.shadow,
+        min_agreement=gate.min_agreement,
     )
     if decision.promote:
         row = _decision_row(model_name, evidence, gate, "promoted", decision.reason)

@@ -209,12 +209,39 @@ class Settings(BaseSettings):
         5.0, gt=0.0, description="Timeout of one webhook delivery attempt."
     )
 
+    # Input capture and shadow scoring of a candidate before the promotion gate.
+    capture_inputs: bool = Field(
+        False,
+        description="Store the designation and description of every served prediction "
+        "(table prediction_inputs) so that a candidate can be shadow-scored on real traffic. "
+        "PERSONAL-DATA RELEVANT: merchants' free text may name people; off by default, on in "
+        "the demo.",
+    )
+    capture_retention_days: int = Field(
+        7,
+        ge=1,
+        description="Days captured inputs are kept (personal-data relevant); the API's log "
+        "writer deletes older ones, whether capture is on or off.",
+    )
+    shadow_days: int = Field(
+        7, ge=1, description="Days of captured traffic a candidate is shadow-scored on."
+    )
+    shadow_min_agreement: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="When set, the promotion gate also requires the candidate to agree with "
+        "Production on at least this share of the captured traffic; empty = not part of the gate.",
+    )
+
     @field_validator("database_url", "mlflow_tracking_uri")
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
 
-    @field_validator("alert_webhook_url", "prometheus_multiproc_dir", mode="before")
+    @field_validator(
+        "alert_webhook_url", "prometheus_multiproc_dir", "shadow_min_agreement", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

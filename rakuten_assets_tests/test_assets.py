@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from rakuten_assets import realised, registry
 from rakuten_assets.calendar import MODEL_QUALITY_CHECK, Calendar
@@ -15,6 +17,7 @@ from rakuten_assets.db import data_loads, get_engine, model_promotions, products
 from rakuten_assets.definitions import build_assets
 from rakuten_assets.defs.jobs import build_weekly_job
 from rakuten_assets.defs.resources import build_resources
+from rakuten_assets.predictions import RankedClass, insert_records, prediction_record
 from rakuten_assets.settings import Settings
 
 CALENDAR = Calendar.from_settings()
@@ -72,10 +75,13 @@ def test_three_week_backfill(tmp_path: Path, db_url: str, instance: dg.DagsterIn
     [schema_check] = catalog.get_asset_check_evaluations()
     assert schema_check.passed
 
-    results = [_run_week(defs, week, instance) for week in range(3)]
+    results = [_run_week(defs, week, instance) for week in range(2)]
+    engine = get_engine(settings.sqlalchemy_url)
+    # Week 3's candidate is shadow-scored on traffic captured since (CAPTURE_INPUTS on).
+    captured = _capture_traffic(engine, rows=60)
+    results.append(_run_week(defs, 2, instance))
     assert all(r.success for r in results)
 
-    engine = get_engine(settings.sqlalchemy_url)
     with engine.connect() as conn:
         loads = conn.execute(
             select(data_loads.c.target_pct, data_loads.c.rows_total).order_by(
@@ -142,6 +148,52 @@ def test_three_week_backfill(tmp_path: Path, db_url: str, instance: dg.DagsterIn
     evaluation = results[-1].asset_materializations_for_node("model_evaluation")[0].metadata
     assert "per_class_f1" in evaluation
     assert evaluation["holdout_rows"].value == 270  # the frozen golden holdout: 10 % of 2,700
+
+    # The shadow scoring: in Dagster, on the candidate's MLflow run, with the decision.
+    assert (
+        results[0]
+        .asset_materializations_for_node("model_evaluation")[0]
+        .metadata["shadow_rows"]
+        .value
+        == 0
+    )
+    assert evaluation["shadow_rows"].value == captured
+    agreement = evaluation["shadow_agreement"].value
+    assert 0.0 <= agreement <= 1.0
+    [promotion] = results[-1].asset_materializations_for_node("model_promotion")
+    assert promotion.metadata["shadow_agreement"].value == agreement
+    history = registry.promotion_history(engine, settings.registered_model_name)
+    last = history.iloc[-1]
+    shadow = last["shadow"] if isinstance(last["shadow"], dict) else json.loads(last["shadow"])
+    assert (shadow["rows"], shadow["agreement"]) == (captured, agreement)
+    candidate_run = client.get_run(results[-1].output_for_node("model_evaluation")["run_id"])
+    assert candidate_run.data.metrics["shadow_agreement"] == pytest.approx(agreement)
+    assert candidate_run.data.metrics["shadow_rows"] == captured
+
+
+def _capture_traffic(engine: Engine, rows: int) -> int:
+    """Log ``rows`` predictions of loaded listings in the last hours, with their inputs."""
+    with engine.connect() as conn:
+        listings = conn.execute(
+            select(products.c.designation, products.c.description).limit(rows)
+        ).all()
+    now = datetime.now(UTC)
+    records = [
+        prediction_record(
+            prediction_id=f"captured-{i}",
+            predicted_at=now - timedelta(minutes=i),
+            model_version=1,
+            designation=designation,
+            description=description or None,
+            ranked=[RankedClass(10, "livres", 0.5)],
+            latency_ms=1.0,
+            unknown_token_share=None,
+            capture=True,
+        )
+        for i, (designation, description) in enumerate(listings)
+    ]
+    insert_records(engine, records)
+    return len(records)
 
 
 def test_candidate_below_the_gate_is_rejected_and_blocks_promotion(

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
 from rakuten_assets import realised
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
-from rakuten_assets.db import get_engine
+from rakuten_assets.db import get_engine, prediction_inputs
 from rakuten_assets.drift.report import DriftParameters, compute_report
 from rakuten_assets.drift.storage import store_report
 from rakuten_assets.processes import free_port, mlflow_server, run_command
@@ -244,6 +245,9 @@ def test_every_successful_prediction_is_logged_once(api: str, reg: Registry) -> 
     while set(ids) - set(logged_ids(reg.database_url)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert set(logged_ids(reg.database_url)) - before == set(ids)
+    # CAPTURE_INPUTS is off by default: no input text is kept (personal data).
+    with get_engine(reg.database_url).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(prediction_inputs)).scalar_one() == 0
 
 
 def test_metrics_expose_the_rakuten_families(api: str, reg: Registry) -> None:

@@ -54,12 +54,14 @@ def _build_state(settings: Settings) -> ServingState:
         queue_size=settings.api_log_queue_size,
         batch_size=settings.api_log_batch_size,
         flush_seconds=settings.api_log_flush_seconds,
+        capture_retention_days=settings.capture_retention_days,
     )
     batcher = MicroBatcher(
         store,
         logger,
         max_size=settings.api_microbatch_max_size,
         max_wait_seconds=settings.api_microbatch_max_wait_ms / 1000,
+        capture_inputs=settings.capture_inputs,
     )
     return ServingState(
         settings=settings,

@@ -52,10 +52,13 @@ class Scored:
     record: PredictionRecord
 
 
-def score(model: LoadedModel, items: Sequence[Item], started: Sequence[float]) -> list[Scored]:
+def score(
+    model: LoadedModel, items: Sequence[Item], started: Sequence[float], capture: bool = False
+) -> list[Scored]:
     """Score the items with one model call; ``started[i]`` is when item i's request arrived.
 
-    Runs off the event loop. The answers are serialised here, once, from values that are
+    ``capture`` (CAPTURE_INPUTS) keeps the input texts in the log records. Runs off the event
+    loop. The answers are serialised here, once, from values that are
     valid by construction (model classes, probabilities, fresh UUIDs).
     """
     probabilities = model.predict_proba([(item.designation, item.description) for item in items])
@@ -89,6 +92,7 @@ def score(model: LoadedModel, items: Sequence[Item], started: Sequence[float]) -
             unknown_token_share=unknown_share(model.pipeline, item.designation, item.description),
             productid=item.productid,
             imageid=item.imageid,
+            capture=capture,
         )
         scored.append(Scored(_json(body), record))
     return scored
@@ -135,8 +139,10 @@ class MicroBatcher:
         *,
         max_size: int,
         max_wait_seconds: float,
+        capture_inputs: bool = False,
     ) -> None:
         self.store = store
+        self.capture_inputs = capture_inputs
         self.prediction_log = prediction_log
         self.max_size = max_size
         self.max_wait = max_wait_seconds
@@ -202,6 +208,7 @@ class MicroBatcher:
                     model,
                     [p.item for p in batch],
                     [p.started for p in batch],
+                    self.capture_inputs,
                 )
             except Exception as exc:
                 _fail(batch, exc)

@@ -38,7 +38,7 @@ from typing import IO
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from rakuten_assets.predictions import PredictionRecord, insert_records
+from rakuten_assets.predictions import PredictionRecord, insert_records, purge_inputs
 from serving import metrics
 from serving.model_store import Reachability
 
@@ -55,6 +55,8 @@ RETRY_SECONDS = 1.0
 #: How often an idle logger checks that the database still answers (for /ready), and looks for
 #: segments left by processes that stopped.
 PING_SECONDS = 5.0
+#: How often the writer deletes captured inputs past their retention (and once at start).
+PURGE_SECONDS = 3600.0
 
 
 @dataclass(eq=False)
@@ -105,8 +107,12 @@ class PredictionLogger:
         queue_size: int,
         batch_size: int,
         flush_seconds: float,
+        capture_retention_days: int | None = None,
     ) -> None:
         self.engine = engine
+        #: Captured inputs older than this are deleted by the consumer thread (None: never).
+        self.capture_retention_days = capture_retention_days
+        self._last_purge: float | None = None
         self.spool_dir = spool_dir
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
@@ -294,6 +300,8 @@ class PredictionLogger:
                     self._ping()
                 if not stopping and now - self._last_orphan_scan >= PING_SECONDS:
                     self._replay_orphans()
+                if not stopping:
+                    self._purge_inputs(now)
             self._compact()
             if stopping and self._queue.empty():
                 metrics.LOG_QUEUE_DEPTH.set(0)
@@ -334,6 +342,22 @@ class PredictionLogger:
         for entry in batch:
             entry.segment.inserted += 1
         metrics.LOG_WRITTEN.inc(inserted)
+
+    def _purge_inputs(self, now: float) -> None:
+        """Delete captured inputs past their retention, at most every ``PURGE_SECONDS``."""
+        if self.capture_retention_days is None:
+            return
+        if self._last_purge is not None and now - self._last_purge < PURGE_SECONDS:
+            return
+        self._last_purge = now
+        try:
+            deleted = purge_inputs(self.engine, self.capture_retention_days)
+        except SQLAlchemyError as exc:
+            self._database_down(exc)
+            self._last_purge = None  # try again once the database answers
+            return
+        if deleted:
+            log.info("prediction log: deleted %d captured inputs past retention", deleted)
 
     def _ping(self) -> bool:
         try:

@@ -140,7 +140,8 @@ def demo(weeks: int, drift: bool) -> None:
     traffic drifting in the last week and run `daily_drift_check`; print what happened."""
     from rakuten_assets.runner import run_job
 
-    settings = _settings()
+    # The demo captures the inputs of its traffic (CAPTURE_INPUTS), for shadow scoring.
+    settings = _settings().model_copy(update={"capture_inputs": True})
     started = time.perf_counter()
     _say(f"initialising the embedded stores under {settings.data_dir}")
     _init(settings)

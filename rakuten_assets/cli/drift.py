@@ -40,6 +40,7 @@ def _simulate(
     """Log simulated traffic scored by the Production model (see `simulate-traffic`)."""
     from rakuten_assets import registry
     from rakuten_assets.drift import simulate
+    from rakuten_assets.predictions import purge_inputs
 
     name = settings.registered_model_name
     current = registry.production_version(registry.configure(settings.tracking_uri), name)
@@ -58,7 +59,7 @@ def _simulate(
         f"({settings.pipeline_timezone}) with {name} v{version}, seed {seed}{drift}"
     )
     try:
-        return simulate.simulate_traffic(
+        summary = simulate.simulate_traffic(
             _engine(settings),
             pipeline,
             version,
@@ -69,9 +70,13 @@ def _simulate(
             profile=profile,
             seed=seed,
             timezone=settings.pipeline_timezone,
+            capture=settings.capture_inputs,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    if settings.capture_inputs:  # simulated days older than the retention keep no text
+        purge_inputs(_engine(settings), settings.capture_retention_days)
+    return summary
 
 
 @main.command("simulate-traffic")

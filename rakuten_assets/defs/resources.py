@@ -56,6 +56,11 @@ class ModelRegistryResource(dg.ConfigurableResource):
     min_weighted_f1: float = 0.75
     #: Production's weighted F1 on a new slice may fall this far below its holdout score.
     max_realised_f1_drop: float = 0.05
+    #: Shadow scoring before the gate: days of captured traffic, their retention, and the
+    #: least agreement with Production the gate requires (None: not part of the gate).
+    shadow_days: int = 7
+    capture_retention_days: int = 7
+    shadow_min_agreement: float | None = None
 
     def client(self) -> MlflowClient:
         return registry.configure(self.tracking_uri)
@@ -171,6 +176,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             ui_url=settings.mlflow_ui_url,
             min_weighted_f1=settings.min_weighted_f1,
             max_realised_f1_drop=settings.realised_f1_max_drop,
+            shadow_days=settings.shadow_days,
+            capture_retention_days=settings.capture_retention_days,
+            shadow_min_agreement=settings.shadow_min_agreement,
         ),
         "mlflow_tracking": MlflowTracking(
             tracking_uri=settings.tracking_uri,

@@ -11,7 +11,7 @@ import mlflow
 import pandas as pd
 from sqlalchemy import select
 
-from rakuten_assets import registry
+from rakuten_assets import registry, shadow
 from rakuten_assets.calendar import MODEL_QUALITY_CHECK, WEEKLY_JOB, Calendar
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data import catalog as cat
@@ -264,6 +264,16 @@ def model_evaluation(
         client.log_metric(run_id, "production_holdout_weighted_f1", production.weighted_f1)
     client.log_text(run_id, candidate.report, "holdout/classification_report.txt")
     registry.log_confusion_matrix(run_id, candidate, "holdout/confusion_matrix.png")
+    shadow_report = shadow.shadow_score(
+        database.engine,
+        client,
+        model_registry.model_name,
+        version,
+        days=model_registry.shadow_days,
+        retention_days=model_registry.capture_retention_days,
+    )
+    if shadow_report is not None:
+        shadow.log_to_mlflow(client, run_id, shadow_report)
 
     evaluation: dict[str, Any] = {
         "candidate_version": version,
@@ -272,6 +282,7 @@ def model_evaluation(
         "candidate": candidate.summary(),
         "production": production.summary() if production else None,
         "holdout_hash": holdout_hash,
+        "shadow": shadow_report.to_json() if shadow_report is not None else None,
     }
     threshold = model_registry.min_weighted_f1
     passed = candidate.weighted_f1 >= threshold
@@ -312,9 +323,28 @@ def model_evaluation(
             "per_class_f1": dg.MetadataValue.md(per_class_markdown(candidate, production)),
             "top_confusions": dg.MetadataValue.md(markdown_table(top_confusions(candidate))),
             "mlflow_run": dg.MetadataValue.url(model_registry.run_url(run_id)),
+            **shadow_metadata(shadow_report),
         },
     )
     yield check
+
+
+def shadow_metadata(report: shadow.ShadowReport | None) -> dict[str, Any]:
+    """Dagster metadata of the shadow scoring on captured traffic (or why there is none)."""
+    if report is None:
+        return {"shadow_rows": 0, "shadow": "no captured traffic in the window (CAPTURE_INPUTS)"}
+    agreement = report.agreement
+    return {
+        "shadow_rows": report.rows,
+        "shadow_window": f"{report.start:%Y-%m-%d %H:%M} .. {report.end:%Y-%m-%d %H:%M} UTC",
+        "shadow_agreement": dg.MetadataValue.float(
+            agreement if agreement is not None else float("nan")
+        ),
+        "shadow_estimated_weighted_f1": dg.MetadataValue.float(
+            report.candidate_estimate.expected_weighted_f1
+        ),
+        "shadow_top_disagreements": dg.MetadataValue.md(shadow.disagreements_markdown(report)),
+    }
 
 
 @dg.asset(
@@ -336,7 +366,11 @@ def model_promotion(
     client = model_registry.client()
     evidence = registry.GateEvidence.from_evaluation(model_evaluation)
     gate = registry.GateRun(
-        model_registry.min_weighted_f1, WEEKLY_JOB, context.partition_key, context.run_id
+        model_registry.min_weighted_f1,
+        WEEKLY_JOB,
+        context.partition_key,
+        context.run_id,
+        min_agreement=model_registry.shadow_min_agreement,
     )
     decision = registry.apply_gate(
         client, database.engine, model_registry.model_name, evidence, gate
@@ -350,6 +384,14 @@ def model_promotion(
             "candidate_weighted_f1": dg.MetadataValue.float(evidence.candidate_weighted_f1),
             "previous_production_version": evidence.production_version or "none",
             "production_version_now": int(current.version) if current else "none",
+            "shadow_min_agreement": (
+                "not part of the gate"
+                if gate.min_agreement is None
+                else dg.MetadataValue.float(gate.min_agreement)
+            ),
+            **shadow_metadata(
+                shadow.ShadowReport.from_json(evidence.shadow) if evidence.shadow else None
+            ),
             "registry_version": dg.MetadataValue.url(
                 model_registry.version_url(evidence.candidate_version)
             ),

@@ -339,6 +339,7 @@ def _day_records(
     seed: int,
     day: date,
     zone: ZoneInfo,
+    capture: bool = False,
 ) -> list[PredictionRecord]:
     """Score the listings in batches and build their log records exactly as the API does."""
     classes = np.asarray(pipeline.classes_)
@@ -369,6 +370,7 @@ def _day_records(
                     unknown_token_share=unknown_share(pipeline, designation, description),
                     productid=int(item.productid),
                     imageid=int(item.imageid),
+                    capture=capture,
                 )
             )
     return records
@@ -386,11 +388,13 @@ def simulate_traffic(
     profile: str | None = None,
     seed: int = DEFAULT_SEED,
     timezone: str = "Europe/Paris",
+    capture: bool = False,
 ) -> SimulationSummary:
     """Log ``days`` days of ``per_day`` predictions of ``pipeline``, the last day ``end_date``.
 
     ``drift_from`` is the 1-based simulated day from which ``profile`` applies (``days=37,
-    drift_from=31``: the last week drifts). Both or neither must be given.
+    drift_from=31``: the last week drifts). Both or neither must be given. ``capture``
+    (CAPTURE_INPUTS) stores the listings' texts too, as the API does.
     """
     if days < 1 or per_day < 1:
         raise ValueError(f"days and per_day must be >= 1 (got days={days}, per_day={per_day})")
@@ -414,7 +418,9 @@ def simulate_traffic(
         drifted = number >= first_drifted
         if drifted and drift is not None:
             listings = drift(listings, _rng(seed, day, _DRIFT))
-        records = _day_records(pipeline, model_version, listings, seed=seed, day=day, zone=zone)
+        records = _day_records(
+            pipeline, model_version, listings, seed=seed, day=day, zone=zone, capture=capture
+        )
         labels = tuple(
             (record.prediction_id, int(code))
             for record, code in zip(records, listings["prdtypecode"], strict=True)

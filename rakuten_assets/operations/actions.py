@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from rakuten_assets import launcher, registry
+from rakuten_assets import launcher, registry, shadow
 from rakuten_assets.calendar import Calendar
 from rakuten_assets.data import catalog as cat
 from rakuten_assets.drift import alerts as drift_alerts
@@ -57,6 +57,11 @@ class Platform:
     catalog_dir: Path
     #: Called only by actions that touch the registry (a retrain needs no MLflow).
     registry_client: Callable[[], MlflowClient] = field(repr=False)
+    #: Shadow scoring before the gate (SHADOW_DAYS, CAPTURE_RETENTION_DAYS,
+    #: SHADOW_MIN_AGREEMENT).
+    shadow_days: int = 7
+    capture_retention_days: int = 7
+    shadow_min_agreement: float | None = None
 
     @classmethod
     def from_settings(
@@ -73,6 +78,9 @@ class Platform:
             min_weighted_f1=settings.min_weighted_f1,
             catalog_dir=settings.catalog_dir,
             registry_client=registry_client or (lambda: registry.configure(settings.tracking_uri)),
+            shadow_days=settings.shadow_days,
+            capture_retention_days=settings.capture_retention_days,
+            shadow_min_agreement=settings.shadow_min_agreement,
         )
 
 
@@ -338,15 +346,29 @@ def rerun_gate(platform: Platform, request: Request, version: int) -> GateResult
     except cat.CatalogError as exc:
         raise Unavailable(f"the golden holdout is not there: {exc}") from exc
     scored = registry.score_against_production(client, platform.model_name, version, holdout)
+    run_id = client.get_model_version(platform.model_name, str(version)).run_id
+    report = shadow.shadow_score(
+        platform.engine,
+        client,
+        platform.model_name,
+        version,
+        days=platform.shadow_days,
+        retention_days=platform.capture_retention_days,
+    )
+    if report is not None and run_id:
+        shadow.log_to_mlflow(client, run_id, report)
     evidence = registry.GateEvidence(
         candidate_version=version,
         production_version=scored.production_version,
         candidate_weighted_f1=scored.candidate.weighted_f1,
         production_weighted_f1=scored.production.weighted_f1 if scored.production else None,
         holdout_hash=holdout_hash,
-        mlflow_run_id=client.get_model_version(platform.model_name, str(version)).run_id,
+        mlflow_run_id=run_id,
+        shadow=report.to_json() if report is not None else None,
     )
-    gate = registry.GateRun(platform.min_weighted_f1, request.actor)
+    gate = registry.GateRun(
+        platform.min_weighted_f1, request.actor, min_agreement=platform.shadow_min_agreement
+    )
     decision = registry.apply_gate(client, platform.engine, platform.model_name, evidence, gate)
     record(
         platform.engine,

@@ -94,7 +94,11 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> Response:
         raise _no_model(state)
     metrics.BATCH_SIZE.observe(len(body.items))
     scored = await asyncio.to_thread(
-        score, model, [_item(item) for item in body.items], [started] * len(body.items)
+        score,
+        model,
+        [_item(item) for item in body.items],
+        [started] * len(body.items),
+        state.settings.capture_inputs,
     )
     await state.prediction_log.commit([s.record for s in scored])
     observe(scored)
