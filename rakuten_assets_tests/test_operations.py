@@ -349,6 +349,27 @@ def test_alert_actions_follow_the_lifecycle(engine: Engine) -> None:
     assert drift_alerts.alert_history(engine, second)[-1]["door"] == "cli"
 
 
+def test_alert_actions_from_the_cli_record_the_cli_door(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "var")}
+    engine = get_engine(f"sqlite:///{tmp_path / 'var' / 'rakuten.db'}")
+    upgrade_schema(engine)
+    alert_id = str(_alert(engine))
+    for command in (
+        ("acknowledge-alert", alert_id, "--note", "seen"),
+        ("act-on-alert", alert_id, "--action", "adjust_thresholds", "--note", "PSI 0.25"),
+        ("resolve-alert", alert_id),
+    ):
+        done = rakuten(*command, "--actor", "erin", env=env)
+        assert done.returncode == 0, done.stderr
+    assert "is resolved" in done.stderr
+    history = drift_alerts.alert_history(engine, int(alert_id))
+    assert [(h["action"], h["actor"], h["door"]) for h in history] == [
+        ("acknowledge", "erin", "cli"),
+        ("adjust_thresholds", "erin", "cli"),
+        ("resolve", "erin", "cli"),
+    ]
+
+
 def _reports_alerts(engine: Engine) -> list[dict[str, Any]]:
     from rakuten_assets.operations import reports
 

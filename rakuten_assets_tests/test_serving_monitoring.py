@@ -112,7 +112,7 @@ def test_drift_reports_newest_first_with_signals(api: str) -> None:
     ]
 
 
-def test_alert_lifecycle_through_the_api(api: str) -> None:
+def test_alert_lifecycle_through_the_api(api: str, reg: Registry) -> None:
     open_alerts = httpx.get(f"{api}/api/alerts", params={"status": "open"}, headers=ADMIN).json()
     assert open_alerts["alerts"], "the CRITICAL report raised alerts"
     alert = open_alerts["alerts"][0]
@@ -150,6 +150,12 @@ def test_alert_lifecycle_through_the_api(api: str) -> None:
     (same,) = [a for a in listed if a["id"] == alert["id"]]
     assert same["status"] == "resolved"
     assert same["actions"] == 3  # acknowledge, investigate, resolve
+    history = drift_alerts.alert_history(get_engine(reg.database_url), alert["id"])
+    assert [(h["action"], h["actor"], h["door"]) for h in history] == [
+        ("acknowledge", "alice", "api"),
+        ("investigate", "bob", "api"),
+        ("resolve", "carol", "api"),
+    ]
 
     missing = httpx.post(f"{api}/api/alerts/999999/acknowledge", json={"actor": "a"}, headers=ADMIN)
     assert missing.status_code == 404

@@ -1,5 +1,5 @@
 """Models: the registry versions, candidate vs Production per week, every decision, a version's
-per-class F1 and confusion matrix; roll back, re-run the gate."""
+per-class F1 and confusion matrix; roll back, roll forward, re-run the gate."""
 
 from __future__ import annotations
 
@@ -96,8 +96,10 @@ if versions:
 
 st.subheader("Actions")
 if context.need_admin(config):
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     current, target = status.production_version, status.rollback_target
+    forward = status.roll_forward_target
+    # Production as this operator last saw it: a move from a stale page is refused.
     seen = context.shown_before("rollback_seen_version", current)
     with left, st.form("rollback"):
         if target is None:
@@ -113,6 +115,25 @@ if context.need_admin(config):
                 ),
                 lambda moved: (
                     f"Production rolled back from v{moved.previous_version} "
+                    f"to v{moved.target_version}"
+                ),
+            )
+    with middle, st.form("roll_forward"):
+        if forward is None:
+            st.write(f"Production is v{current}; there is no rollback to undo.")
+        else:
+            st.write(f"Roll Production forward from **v{current}** to **v{forward}**.")
+        actor, note = widgets.who_and_why("roll_forward", "roll-forward from the control room")
+        if st.form_submit_button("Roll forward", disabled=forward is None):
+            context.act(
+                "roll-forward",
+                lambda: actions.roll_forward(
+                    context.platform(config),
+                    context.request(actor, note),
+                    expected_version=seen,
+                ),
+                lambda moved: (
+                    f"Production rolled forward from v{moved.previous_version} "
                     f"to v{moved.target_version}"
                 ),
             )
