@@ -396,12 +396,12 @@ def test_rollback_and_roll_forward_move_production_and_a_stale_click_is_refused(
     second.text_input(key="roll_forward_actor").input("bob")
     _submit(second, "roll_forward")
     [refusal] = [e.value for e in second.error]
-    assert refusal.startswith("roll-forward refused:")
+    assert refusal.startswith("roll-forward refused: no roll-forward target")
     assert _production(client) == demo.versions[2]
     rows = audit.action_history(demo.engine, 2)
     assert [(r.door, r.actor, r.action, r.outcome) for r in reversed(rows)] == [
         ("ui", "alice", "roll_forward", "succeeded"),
-        ("ui", "bob", "roll_forward", "conflict"),
+        ("ui", "bob", "roll_forward", "refused"),
     ]
 
 

@@ -101,6 +101,9 @@ if context.need_admin(config):
     forward = status.roll_forward_target
     # Production as this operator last saw it: a move from a stale page is refused.
     seen = context.shown_before("rollback_seen_version", current)
+    # A click on the target this operator saw must reach the domain (and its clear refusal)
+    # even if a colleague's roll-forward has used it up since.
+    offered = context.shown_before("roll_forward_seen_target", forward) is not None
     with left, st.form("rollback"):
         if target is None:
             st.write(f"Production is v{current}; the promotion history has no earlier one.")
@@ -124,7 +127,7 @@ if context.need_admin(config):
         else:
             st.write(f"Roll Production forward from **v{current}** to **v{forward}**.")
         actor, note = widgets.who_and_why("roll_forward", "roll-forward from the control room")
-        if st.form_submit_button("Roll forward", disabled=forward is None):
+        if st.form_submit_button("Roll forward", disabled=forward is None and not offered):
             context.act(
                 "roll-forward",
                 lambda: actions.roll_forward(
