@@ -260,7 +260,7 @@ def test_retrain_and_rollback_record_the_alert_they_answer(api: str, reg: Regist
         ("retrain", "unavailable", alert["id"]),
     ]
     actions = drift_alerts.alert_history(get_engine(reg.database_url), alert["id"])
-    assert [(a["action"], a["actor"]) for a in actions] == [("rollback", "alice")]
+    assert [(a["action"], a["actor"], a["door"]) for a in actions] == [("rollback", "alice", "api")]
     assert actions[0]["details"]["target_version"] == reg.versions[0]
     after = drift_alerts.get_alert(get_engine(reg.database_url), alert["id"])
     assert after["status"] == "acknowledged"
