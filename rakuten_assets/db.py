@@ -294,6 +294,8 @@ alert_actions = Table(
     Column("actor", String(128), nullable=False),
     Column("taken_at", DateTime(timezone=True), nullable=False),
     Column("details", JSON),
+    # api, cli or ui; NULL for actions recorded before the door was kept (revision 0009).
+    Column("door", String(16)),
     Index(None, "alert_id"),
 )
 

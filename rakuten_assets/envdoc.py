@@ -39,7 +39,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "Input capture and shadow scoring (personal-data relevant)",
         ("capture_inputs", "capture_retention_days", "shadow_days", "shadow_min_agreement"),
     ),
-    ("Services", ("environment", "mlflow_ui_url", "dagster_url")),
+    ("Services", ("environment", "mlflow_ui_url", "dagster_url", "dagster_ui_url")),
     (
         "Control room (Streamlit)",
         ("api_url", "grafana_url", "ui_port", "ui_request_timeout_seconds"),
@@ -92,6 +92,7 @@ ACCEPTED_VALUES: dict[str, str] = {
     "mlflow_tracking_uri": "an MLflow tracking URI (http://host:5000, sqlite:///path) or empty",
     "mlflow_ui_url": "an http(s) URL reachable from the browser",
     "dagster_url": "an http(s) URL",
+    "dagster_ui_url": "an http(s) URL reachable from the browser, or empty",
     "api_url": "an http(s) URL",
     "grafana_url": "an http(s) URL reachable from the browser",
     "pipeline_start_date": "a date YYYY-MM-DD (a Monday)",

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     )
 
     dagster_url: str = Field("http://127.0.0.1:3000", description="Dagster webserver URL.")
+    dagster_ui_url: str = Field(
+        "",
+        description="Dagster webserver URL as a browser opens it (the control room's links); "
+        "empty = DAGSTER_URL.",
+    )
 
     # Prediction API (serving/).
     api_host: str = Field("127.0.0.1", description="Interface `rakuten serve` binds the API to.")
@@ -255,6 +260,13 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @model_validator(mode="after")
+    def _dagster_ui_defaults_to_dagster(self) -> Settings:
+        # In compose DAGSTER_URL is the service's internal name, which a browser cannot open.
+        if not self.dagster_ui_url.strip():
+            self.dagster_ui_url = self.dagster_url
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:

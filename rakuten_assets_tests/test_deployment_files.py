@@ -605,6 +605,10 @@ def test_streamlit_serves_the_control_room() -> None:
     assert (ROOT / args[2]).is_file(), f"{args[2]} does not exist"
     assert option(args, "--server.address") == "0.0.0.0"
     assert urlparse(environment("streamlit")["API_URL"]).hostname == "api"
+    # Its Dagster links open in the operator's browser: the webserver as published on the host.
+    dagster_ui = urlparse(environment("streamlit")["DAGSTER_UI_URL"])
+    assert dagster_ui.hostname == "localhost"
+    assert (dagster_ui.port, 3000) in published_ports("dagster_webserver")
 
 
 def test_airflow_reads_the_dags_generated_from_the_dagster_definitions() -> None:

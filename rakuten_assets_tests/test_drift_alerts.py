@@ -97,7 +97,9 @@ def test_cooldown_suppresses_repeats_but_not_escalations(engine: Engine) -> None
 def test_a_resolved_alert_no_longer_covers_its_signal(engine: Engine) -> None:
     first = store_report(engine, DAY, {"confidence": finding("ALERT")})
     (alert,) = drift_alerts.raise_alerts(engine, first, cooldown_days=3).raised
-    assert drift_alerts.resolve_alerts(engine, "alice", note="fixed upstream feed") == [alert["id"]]
+    assert drift_alerts.resolve_alerts(engine, "alice", door="cli", note="fixed upstream feed") == [
+        alert["id"]
+    ]
     next_day = store_report(engine, DAY + timedelta(days=1), {"confidence": finding("ALERT")})
     assert len(drift_alerts.raise_alerts(engine, next_day, cooldown_days=3).raised) == 1
 
@@ -106,27 +108,34 @@ def test_lifecycle_open_acknowledged_resolved_with_who_and_when(engine: Engine) 
     report = store_report(engine, DAY, {"predicted_class": finding("CRITICAL", 0.5)})
     (alert,) = drift_alerts.raise_alerts(engine, report, cooldown_days=3).raised
 
-    acknowledged = drift_alerts.record_action(engine, alert["id"], "acknowledge", "alice")
+    acknowledged = drift_alerts.record_action(
+        engine, alert["id"], "acknowledge", "alice", door="ui"
+    )
     assert acknowledged["status"] == "acknowledged"
     with pytest.raises(drift_alerts.AlertStateError, match="already acknowledged"):
-        drift_alerts.record_action(engine, alert["id"], "acknowledge", "bob")
+        drift_alerts.record_action(engine, alert["id"], "acknowledge", "bob", door="api")
 
-    drift_alerts.record_action(engine, alert["id"], "investigate", "bob", {"note": "new brands"})
-    drift_alerts.record_action(engine, alert["id"], "retrain", "bob", {"dagster_run_id": "r1"})
-    assert drift_alerts.resolve_alerts(engine, "carol", alert_ids=[alert["id"]]) == [alert["id"]]
+    drift_alerts.record_action(
+        engine, alert["id"], "investigate", "bob", {"note": "new brands"}, door="api"
+    )
+    drift_alerts.record_action(
+        engine, alert["id"], "retrain", "bob", {"dagster_run_id": "r1"}, door="api"
+    )
+    resolved = drift_alerts.resolve_alerts(engine, "carol", door="cli", alert_ids=[alert["id"]])
+    assert resolved == [alert["id"]]
     with pytest.raises(drift_alerts.AlertStateError, match="resolved"):
-        drift_alerts.record_action(engine, alert["id"], "rollback", "dave")
+        drift_alerts.record_action(engine, alert["id"], "rollback", "dave", door="api")
     with pytest.raises(ValueError, match="not_an_action"):
-        drift_alerts.record_action(engine, alert["id"], "not_an_action", "dave")
+        drift_alerts.record_action(engine, alert["id"], "not_an_action", "dave", door="api")
     with pytest.raises(drift_alerts.AlertNotFoundError):
-        drift_alerts.record_action(engine, 999_999, "acknowledge", "dave")
+        drift_alerts.record_action(engine, 999_999, "acknowledge", "dave", door="api")
 
     history = drift_alerts.alert_history(engine, alert["id"])
-    assert [(h["action"], h["actor"]) for h in history] == [
-        ("acknowledge", "alice"),
-        ("investigate", "bob"),
-        ("retrain", "bob"),
-        ("resolve", "carol"),
+    assert [(h["action"], h["actor"], h["door"]) for h in history] == [
+        ("acknowledge", "alice", "ui"),
+        ("investigate", "bob", "api"),
+        ("retrain", "bob", "api"),
+        ("resolve", "carol", "cli"),
     ]
     assert history[2]["details"] == {"dagster_run_id": "r1"}
     assert all(h["taken_at"] is not None for h in history)
@@ -138,7 +147,7 @@ def test_lifecycle_open_acknowledged_resolved_with_who_and_when(engine: Engine) 
 def test_an_action_on_an_open_alert_acknowledges_it(engine: Engine) -> None:
     report = store_report(engine, DAY, {"word_count": finding("ALERT")})
     (alert,) = drift_alerts.raise_alerts(engine, report, cooldown_days=3).raised
-    after = drift_alerts.record_action(engine, alert["id"], "rollback", "alice")
+    after = drift_alerts.record_action(engine, alert["id"], "rollback", "alice", door="api")
     assert after["status"] == "acknowledged"
 
 
@@ -151,7 +160,7 @@ def test_two_operators_acknowledging_at_once_get_one_success(engine: Engine) -> 
     def acknowledge(actor: str) -> None:
         barrier.wait()
         try:
-            drift_alerts.record_action(engine, alert["id"], "acknowledge", actor)
+            drift_alerts.record_action(engine, alert["id"], "acknowledge", actor, door="api")
             outcomes.append("ok")
         except drift_alerts.AlertStateError:
             outcomes.append("refused")

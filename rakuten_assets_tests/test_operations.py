@@ -25,6 +25,7 @@ from rakuten_assets import registry
 from rakuten_assets.calendar import Calendar
 from rakuten_assets.data.catalog import SplitCatalog, write_split
 from rakuten_assets.db import alerts, drift_reports, get_engine, upgrade_schema
+from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.operations import actions, audit
 from rakuten_assets.operations.audit import ActionRecord, Door, Request
 from rakuten_assets.processes import free_port, run_command
@@ -314,33 +315,59 @@ def test_retrain_checks_its_request_before_it_calls_dagster(engine: Engine) -> N
 def test_alert_actions_follow_the_lifecycle(engine: Engine) -> None:
     alert_id = _alert(engine)
     assert (
-        actions.acknowledge_alert(engine, alert_id, "alice", "looking")["status"] == "acknowledged"
+        actions.acknowledge_alert(engine, alert_id, "alice", "looking", door=Door.CLI)["status"]
+        == "acknowledged"
     )
     with pytest.raises(actions.Conflict, match="already acknowledged"):
-        actions.acknowledge_alert(engine, alert_id, "bob")
-    noted = actions.act_on_alert(engine, alert_id, "investigate", "bob", "new brand names")
+        actions.acknowledge_alert(engine, alert_id, "bob", door=Door.API)
+    noted = actions.act_on_alert(
+        engine, alert_id, "investigate", "bob", "new brand names", door=Door.UI
+    )
     assert noted["status"] == "acknowledged"
-    assert actions.resolve_alert(engine, alert_id, "alice", "retrained")["status"] == "resolved"
+    resolved = actions.resolve_alert(engine, alert_id, "alice", "retrained", door=Door.API)
+    assert resolved["status"] == "resolved"
     with pytest.raises(actions.Conflict, match="already resolved"):
-        actions.resolve_alert(engine, alert_id, "bob")
+        actions.resolve_alert(engine, alert_id, "bob", door=Door.API)
     with pytest.raises(actions.Conflict, match="is resolved"):
-        actions.act_on_alert(engine, alert_id, "investigate", "bob")
+        actions.act_on_alert(engine, alert_id, "investigate", "bob", door=Door.API)
     for act in (actions.acknowledge_alert, actions.resolve_alert):
         with pytest.raises(actions.NotFound, match="no alert with id 999"):
-            act(engine, 999, "bob")
+            act(engine, 999, "bob", door=Door.API)
     # An action answering a resolved alert is refused before it is tried (no Dagster call).
     with pytest.raises(actions.Conflict, match=f"alert {alert_id} is resolved"):
         actions.trigger_retrain(_platform(engine), Request("a", "r", Door.API, alert_id))
 
     [alert] = [a for a in _reports_alerts(engine) if a["id"] == alert_id]
-    assert [(h["action"], h["actor"]) for h in alert["history"]] == [
-        ("acknowledge", "alice"),
-        ("investigate", "bob"),
-        ("resolve", "alice"),
+    assert [(h["action"], h["actor"], h["door"]) for h in alert["history"]] == [
+        ("acknowledge", "alice", "cli"),
+        ("investigate", "bob", "ui"),
+        ("resolve", "alice", "api"),
     ]
     assert alert["history"][1]["details"] == {"note": "new brand names"}
     second = _alert(engine, date(2026, 3, 11))
-    assert actions.resolve_all_alerts(engine, "carol") == [second]
+    assert actions.resolve_all_alerts(engine, "carol", door=Door.CLI) == [second]
+    assert drift_alerts.alert_history(engine, second)[-1]["door"] == "cli"
+
+
+def test_alert_actions_from_the_cli_record_the_cli_door(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "var")}
+    engine = get_engine(f"sqlite:///{tmp_path / 'var' / 'rakuten.db'}")
+    upgrade_schema(engine)
+    alert_id = str(_alert(engine))
+    for command in (
+        ("acknowledge-alert", alert_id, "--note", "seen"),
+        ("act-on-alert", alert_id, "--action", "adjust_thresholds", "--note", "PSI 0.25"),
+        ("resolve-alert", alert_id),
+    ):
+        done = rakuten(*command, "--actor", "erin", env=env)
+        assert done.returncode == 0, done.stderr
+    assert "is resolved" in done.stderr
+    history = drift_alerts.alert_history(engine, int(alert_id))
+    assert [(h["action"], h["actor"], h["door"]) for h in history] == [
+        ("acknowledge", "erin", "cli"),
+        ("adjust_thresholds", "erin", "cli"),
+        ("resolve", "erin", "cli"),
+    ]
 
 
 def _reports_alerts(engine: Engine) -> list[dict[str, Any]]:

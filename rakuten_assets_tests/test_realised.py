@@ -94,7 +94,9 @@ def test_a_drop_beyond_the_setting_raises_one_alert_with_the_drift_lifecycle(
     assert critical is not None
     assert critical["severity"] == "CRITICAL"
     assert alerts.active_alert_count(engine) == 2
-    acknowledged = alerts.record_action(engine, int(critical["id"]), "acknowledge", "ops")
+    acknowledged = alerts.record_action(
+        engine, int(critical["id"]), "acknowledge", "ops", door="cli"
+    )
     assert acknowledged["status"] == "acknowledged"
-    assert alerts.resolve_alerts(engine, "ops", alert_ids=[int(raised["id"])])
+    assert alerts.resolve_alerts(engine, "ops", door="cli", alert_ids=[int(raised["id"])])
     assert alerts.active_alert_count(engine) == 1

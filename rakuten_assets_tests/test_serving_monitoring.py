@@ -119,7 +119,7 @@ def test_drift_reports_newest_first_with_signals(api: str) -> None:
     ]
 
 
-def test_alert_lifecycle_through_the_api(api: str) -> None:
+def test_alert_lifecycle_through_the_api(api: str, reg: Registry) -> None:
     open_alerts = httpx.get(f"{api}/api/alerts", params={"status": "open"}, headers=ADMIN).json()
     assert open_alerts["alerts"], "the CRITICAL report raised alerts"
     alert = open_alerts["alerts"][0]
@@ -157,6 +157,12 @@ def test_alert_lifecycle_through_the_api(api: str) -> None:
     (same,) = [a for a in listed if a["id"] == alert["id"]]
     assert same["status"] == "resolved"
     assert same["actions"] == 3  # acknowledge, investigate, resolve
+    history = drift_alerts.alert_history(get_engine(reg.database_url), alert["id"])
+    assert [(h["action"], h["actor"], h["door"]) for h in history] == [
+        ("acknowledge", "alice", "api"),
+        ("investigate", "bob", "api"),
+        ("resolve", "carol", "api"),
+    ]
 
     missing = httpx.post(f"{api}/api/alerts/999999/acknowledge", json={"actor": "a"}, headers=ADMIN)
     assert missing.status_code == 404
@@ -261,7 +267,7 @@ def test_retrain_and_rollback_record_the_alert_they_answer(api: str, reg: Regist
         ("retrain", "unavailable", alert["id"]),
     ]
     actions = drift_alerts.alert_history(get_engine(reg.database_url), alert["id"])
-    assert [(a["action"], a["actor"]) for a in actions] == [("rollback", "alice")]
+    assert [(a["action"], a["actor"], a["door"]) for a in actions] == [("rollback", "alice", "api")]
     assert actions[0]["details"]["target_version"] == reg.versions[0]
     after = drift_alerts.get_alert(get_engine(reg.database_url), alert["id"])
     assert after["status"] == "acknowledged"

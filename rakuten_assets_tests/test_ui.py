@@ -202,12 +202,25 @@ def test_every_page_renders_the_demo_data(demo: Store, path: str) -> None:
     assert expected in text + "\n".join(e.label for e in app.expander), text
 
 
-def test_overview_says_in_one_line_that_dagster_is_down(demo: Store) -> None:
+def test_overview_says_in_one_line_that_dagster_is_down(
+    demo: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The browser's address of Dagster (compose: the host) differs from the one the room calls.
+    monkeypatch.setenv("DAGSTER_UI_URL", "http://localhost:3999")
     app = page("app_pages/overview.py")
     [warning] = [w.value for w in app.warning]
     assert warning.startswith("the Dagster webserver at http://127.0.0.1:")
     assert "does not answer" in warning
     assert "API: serving v" in "\n".join(s.value for s in app.success)
+    assert "[Dagster](http://localhost:3999)" in shown(app)
+
+
+def test_dagster_ui_url_defaults_to_dagster_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGSTER_URL", "http://dagster_webserver:3000")
+    monkeypatch.delenv("DAGSTER_UI_URL", raising=False)
+    assert Settings(_env_file=None).dagster_ui_url == "http://dagster_webserver:3000"
+    monkeypatch.setenv("DAGSTER_UI_URL", "http://localhost:3000")
+    assert Settings(_env_file=None).dagster_ui_url == "http://localhost:3000"
 
 
 def test_models_page_lists_every_version_and_the_production_alias(demo: Store) -> None:
@@ -320,17 +333,29 @@ def test_acknowledge_changes_the_alert_state_and_records_who(demo: Store) -> Non
     assert f"alert #{alert['id']}: acknowledge done" in shown(app)
     assert drift_alerts.get_alert(demo.engine, alert["id"])["status"] == "acknowledged"
     [entry] = drift_alerts.alert_history(demo.engine, alert["id"])
-    assert (entry["action"], entry["actor"], entry["details"]) == (
+    assert (entry["action"], entry["actor"], entry["door"], entry["details"]) == (
         "acknowledge",
         "carol",
+        "ui",
         {"note": "looking at the new brands"},
     )
+    again = page("app_pages/alerts.py")
+    _alert_form(again, alert["id"], "resolve", "carol", "new brands learnt")
+    _submit(again, f"alert_{alert['id']}")
+    no_failure(again)
+    assert drift_alerts.get_alert(demo.engine, alert["id"])["status"] == "resolved"
     activity = page("app_pages/activity.py")
     [table] = activity.dataframe
-    assert "carol" in set(table.value["actor"])
+    carol = table.value[table.value["actor"] == "carol"]
+    assert list(zip(carol["action"], carol["door"], strict=True)) == [
+        ("resolve", "ui"),
+        ("acknowledge", "ui"),
+    ]
 
 
-def test_rollback_moves_production_and_a_second_one_is_refused(demo: Store) -> None:
+def test_rollback_and_roll_forward_move_production_and_a_stale_click_is_refused(
+    demo: Store,
+) -> None:
     client = registry.configure(demo.tracking_uri)
     first, second = page("app_pages/models.py"), page("app_pages/models.py")
     for app in (first, second):
@@ -355,6 +380,30 @@ def test_rollback_moves_production_and_a_second_one_is_refused(demo: Store) -> N
     ]
     assert (rows[1].previous_version, rows[1].target_version) == demo.versions[2:0:-1]
 
+    # Roll forward undoes the rollback, with the same confirm-the-target pattern.
+    first, second = page("app_pages/models.py"), page("app_pages/models.py")
+    for app in (first, second):
+        assert (
+            f"Roll Production forward from **v{demo.versions[1]}** to **v{demo.versions[2]}**."
+            in shown(app)
+        )
+    first.text_input(key="roll_forward_actor").input("alice")
+    _submit(first, "roll_forward")
+    no_failure(first)
+    assert f"rolled forward from v{demo.versions[1]} to v{demo.versions[2]}" in shown(first)
+    assert _production(client) == demo.versions[2]
+    assert "there is no rollback to undo" in shown(first)
+    second.text_input(key="roll_forward_actor").input("bob")
+    _submit(second, "roll_forward")
+    [refusal] = [e.value for e in second.error]
+    assert refusal.startswith("roll-forward refused: no roll-forward target")
+    assert _production(client) == demo.versions[2]
+    rows = audit.action_history(demo.engine, 2)
+    assert [(r.door, r.actor, r.action, r.outcome) for r in reversed(rows)] == [
+        ("ui", "alice", "roll_forward", "succeeded"),
+        ("ui", "bob", "roll_forward", "refused"),
+    ]
+
 
 def test_a_rollback_from_an_alert_is_in_its_history(demo: Store) -> None:
     client = registry.configure(demo.tracking_uri)
@@ -366,7 +415,7 @@ def test_a_rollback_from_an_alert_is_in_its_history(demo: Store) -> None:
     no_failure(app)
     assert _production(client) < before
     [entry] = drift_alerts.alert_history(demo.engine, alert["id"])
-    assert (entry["action"], entry["actor"]) == ("rollback", "frank")
+    assert (entry["action"], entry["actor"], entry["door"]) == ("rollback", "frank", "ui")
     assert entry["details"]["previous_version"] == before
     [row] = audit.action_history(demo.engine, 1)
     assert (row.door, row.alert_id, row.outcome) == ("ui", alert["id"], "succeeded")

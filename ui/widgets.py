@@ -31,4 +31,4 @@ def model_link(config: Settings, version: int) -> str:
 
 
 def run_link(config: Settings, dagster_run_id: str) -> str:
-    return f"{config.dagster_url.rstrip('/')}/runs/{dagster_run_id}"
+    return f"{config.dagster_ui_url.rstrip('/')}/runs/{dagster_run_id}"

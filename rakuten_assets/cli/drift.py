@@ -319,7 +319,9 @@ def view_alerts(status_: str | None, limit: int) -> None:
 def _alert_action(
     action: Callable[..., dict[str, Any]], alert_id: int, actor: str, note: str
 ) -> None:
-    alert = action(_platform(_settings()).engine, alert_id, actor, note)
+    from rakuten_assets.operations.audit import Door
+
+    alert = action(_platform(_settings()).engine, alert_id, actor, note, door=Door.CLI)
     _say(f"alert {alert_id} is {alert['status']}")
 
 
@@ -332,6 +334,27 @@ def acknowledge_alert(alert_id: int, actor: str, note: str) -> None:
     from rakuten_assets.operations.actions import acknowledge_alert
 
     _alert_action(acknowledge_alert, alert_id, actor, note)
+
+
+@main.command("act-on-alert")
+@click.argument("alert_id", type=click.IntRange(1))
+@click.option(
+    "--action",
+    "action_",
+    required=True,
+    type=click.Choice(["investigate", "adjust_thresholds"]),
+    help="What you do (retrain and rollback have their own commands, with --alert-id).",
+)
+@_ACTOR
+@click.option("--note", default="", help="What you found or changed.")
+def act_on_alert(alert_id: int, action_: str, actor: str, note: str) -> None:
+    """Record an investigation or a threshold change about an alert (who and why)."""
+    from rakuten_assets.operations.actions import act_on_alert
+    from rakuten_assets.operations.audit import Door
+
+    engine = _platform(_settings()).engine
+    alert = act_on_alert(engine, alert_id, action_, actor, note, door=Door.CLI)
+    _say(f"alert {alert_id} is {alert['status']}")
 
 
 @main.command("resolve-alert")
@@ -351,6 +374,9 @@ def resolve_alert(alert_id: int, actor: str, note: str) -> None:
 def clear_alerts(actor: str, note: str) -> None:
     """Resolve every open or acknowledged alert (recorded with who and why)."""
     from rakuten_assets.operations import actions
+    from rakuten_assets.operations.audit import Door
 
-    resolved = actions.resolve_all_alerts(_platform(_settings()).engine, actor, note=note)
+    resolved = actions.resolve_all_alerts(
+        _platform(_settings()).engine, actor, note=note, door=Door.CLI
+    )
     _say(f"resolved {len(resolved)} alert(s)" + (f": {resolved}" if resolved else ""))

@@ -205,8 +205,11 @@ def record_action(
     action: ActionType | str,
     actor: str,
     details: Mapping[str, Any] | None = None,
+    *,
+    door: str,
 ) -> dict[str, Any]:
-    """Record what ``actor`` did about an alert; retrain/rollback/investigate acknowledge it.
+    """Record what ``actor`` did about an alert, through ``door`` (api, cli, ui);
+    retrain/rollback/investigate acknowledge it.
 
     Returns the alert as it is afterwards. Acting on a resolved alert is refused
     (:class:`AlertStateError`): it is history.
@@ -241,15 +244,22 @@ def record_action(
                 actor=actor,
                 taken_at=now,
                 details=dict(details or {}),
+                door=door,
             )
         )
         return dict(conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()._mapping)
 
 
 def resolve_alerts(
-    engine: Engine, actor: str, *, alert_ids: Sequence[int] | None = None, note: str = ""
+    engine: Engine,
+    actor: str,
+    *,
+    door: str,
+    alert_ids: Sequence[int] | None = None,
+    note: str = "",
 ) -> list[int]:
-    """Resolve the given (or all) open and acknowledged alerts; returns the ids resolved."""
+    """Resolve the given (or all) open and acknowledged alerts, through ``door``; returns the ids
+    resolved."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         query = select(alerts.c.id).where(alerts.c.status.in_(ACTIVE))
@@ -272,6 +282,7 @@ def resolve_alerts(
                     "actor": actor,
                     "taken_at": now,
                     "details": {"note": note} if note else {},
+                    "door": door,
                 }
                 for i in ids
             ],

@@ -19,7 +19,7 @@ from rakuten_assets import launcher, registry, shadow
 from rakuten_assets.calendar import Calendar
 from rakuten_assets.data import catalog as cat
 from rakuten_assets.drift import alerts as drift_alerts
-from rakuten_assets.operations.audit import Request, record
+from rakuten_assets.operations.audit import Door, Request, record
 from rakuten_assets.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,12 @@ def _answer_alert(
         return
     try:
         drift_alerts.record_action(
-            engine, request.alert_id, action, request.actor, {"reason": request.reason, **details}
+            engine,
+            request.alert_id,
+            action,
+            request.actor,
+            {"reason": request.reason, **details},
+            door=request.door.value,
         )
     except (drift_alerts.AlertStateError, drift_alerts.AlertNotFoundError, SQLAlchemyError) as exc:
         # Resolved meanwhile, or the database went away: the action stands and its api_actions
@@ -120,12 +125,13 @@ def _answer_alert(
 
 
 def act_on_alert(
-    engine: Engine, alert_id: int, action: str, actor: str, note: str = ""
+    engine: Engine, alert_id: int, action: str, actor: str, note: str = "", *, door: Door
 ) -> dict[str, Any]:
-    """Acknowledge an alert or record what was done about it; returns the alert afterwards."""
+    """Acknowledge an alert or record what was done about it (through ``door``); returns the
+    alert afterwards."""
     try:
         return drift_alerts.record_action(
-            engine, alert_id, action, actor, {"note": note} if note else {}
+            engine, alert_id, action, actor, {"note": note} if note else {}, door=door.value
         )
     except drift_alerts.AlertNotFoundError as exc:
         raise NotFound(str(exc)) from None
@@ -133,14 +139,22 @@ def act_on_alert(
         raise Conflict(str(exc)) from None
 
 
-def acknowledge_alert(engine: Engine, alert_id: int, actor: str, note: str = "") -> dict[str, Any]:
-    return act_on_alert(engine, alert_id, drift_alerts.ActionType.ACKNOWLEDGE, actor, note)
+def acknowledge_alert(
+    engine: Engine, alert_id: int, actor: str, note: str = "", *, door: Door
+) -> dict[str, Any]:
+    return act_on_alert(
+        engine, alert_id, drift_alerts.ActionType.ACKNOWLEDGE, actor, note, door=door
+    )
 
 
-def resolve_alert(engine: Engine, alert_id: int, actor: str, note: str = "") -> dict[str, Any]:
+def resolve_alert(
+    engine: Engine, alert_id: int, actor: str, note: str = "", *, door: Door
+) -> dict[str, Any]:
     """Resolve one open or acknowledged alert; returns it afterwards."""
     # One conditional UPDATE decides; the alert is read afterwards only to answer.
-    done = drift_alerts.resolve_alerts(engine, actor, alert_ids=[alert_id], note=note)
+    done = drift_alerts.resolve_alerts(
+        engine, actor, door=door.value, alert_ids=[alert_id], note=note
+    )
     try:
         current = drift_alerts.get_alert(engine, alert_id)
     except drift_alerts.AlertNotFoundError as exc:
@@ -150,9 +164,9 @@ def resolve_alert(engine: Engine, alert_id: int, actor: str, note: str = "") -> 
     return current
 
 
-def resolve_all_alerts(engine: Engine, actor: str, note: str = "") -> list[int]:
+def resolve_all_alerts(engine: Engine, actor: str, note: str = "", *, door: Door) -> list[int]:
     """Resolve every open or acknowledged alert; returns their ids."""
-    return drift_alerts.resolve_alerts(engine, actor, note=note)
+    return drift_alerts.resolve_alerts(engine, actor, door=door.value, note=note)
 
 
 # --- retrain ------------------------------------------------------------------------------------

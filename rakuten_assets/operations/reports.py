@@ -226,8 +226,8 @@ def activity(engine: Engine, limit: int = 100) -> pd.DataFrame:
             "when": row["taken_at"],
             "actor": row["actor"],
             "action": row["action"],
-            # alert_actions keeps no door: the API, the CLI and the UI write the same row.
-            "door": "-",
+            # "-" for actions recorded before the door was kept (revision 0009).
+            "door": row["door"] or "-",
             "outcome": "recorded",
             "target": f"alert #{row['alert_id']} ({row['signal']}, {row['severity']})",
             "detail": (row["details"] or {}).get("note")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -17,6 +19,8 @@ from rakuten_assets.drift.report import Comparison
 from rakuten_assets.drift.report import DriftReport as StoredReport
 from rakuten_assets.drift.severity import Severity
 from rakuten_assets.feedback import RealisedScores
+from rakuten_assets.operations import actions
+from rakuten_assets.operations.audit import Door
 from serving.deps import AdminDep, StateDep
 
 router = APIRouter(prefix="/api", tags=["monitoring"], dependencies=[AdminDep])
@@ -246,19 +250,13 @@ async def list_alerts(
     return Alerts(alerts=[_alert(r) for r in rows])
 
 
-async def _act(state: Any, alert_id: int, action: str, actor: str, note: str) -> Alert:
+async def _act(operation: Callable[..., dict[str, Any]], *args: Any) -> Alert:
+    """Run an alert action of the domain (door=api) and answer the alert as it is afterwards."""
     try:
-        row = await asyncio.to_thread(
-            drift_alerts.record_action,
-            state.engine,
-            alert_id,
-            action,
-            actor,
-            {"note": note} if note else {},
-        )
-    except drift_alerts.AlertNotFoundError as exc:
+        row = await asyncio.to_thread(partial(operation, *args, door=Door.API))
+    except actions.NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
-    except drift_alerts.AlertStateError as exc:
+    except actions.Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     return _alert(row)
 
@@ -273,7 +271,7 @@ AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id")]
     responses=_ALERT_ERRORS,
 )
 async def acknowledge_alert(alert_id: AlertId, body: AlertActionRequest, state: StateDep) -> Alert:
-    return await _act(state, alert_id, "acknowledge", body.actor, body.note)
+    return await _act(actions.acknowledge_alert, state.engine, alert_id, body.actor, body.note)
 
 
 @router.post(
@@ -283,7 +281,9 @@ async def acknowledge_alert(alert_id: AlertId, body: AlertActionRequest, state: 
     responses=_ALERT_ERRORS,
 )
 async def act_on_alert(alert_id: AlertId, body: OperatorActionRequest, state: StateDep) -> Alert:
-    return await _act(state, alert_id, body.action, body.actor, body.note)
+    return await _act(
+        actions.act_on_alert, state.engine, alert_id, body.action, body.actor, body.note
+    )
 
 
 @router.post(
@@ -293,23 +293,7 @@ async def act_on_alert(alert_id: AlertId, body: OperatorActionRequest, state: St
     responses=_ALERT_ERRORS,
 )
 async def resolve_alert(alert_id: AlertId, body: AlertActionRequest, state: StateDep) -> Alert:
-    def resolve() -> dict[str, Any]:
-        # One conditional UPDATE decides; the alert is read afterwards only to answer.
-        done = drift_alerts.resolve_alerts(
-            state.engine, body.actor, alert_ids=[alert_id], note=body.note
-        )
-        current = drift_alerts.get_alert(state.engine, alert_id)
-        if not done:
-            raise drift_alerts.AlertStateError(f"alert {alert_id} is already {current['status']}")
-        return current
-
-    try:
-        row = await asyncio.to_thread(resolve)
-    except drift_alerts.AlertNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
-    except drift_alerts.AlertStateError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return _alert(row)
+    return await _act(actions.resolve_alert, state.engine, alert_id, body.actor, body.note)
 
 
 # --- model health: Production's realised performance on each new weekly slice -----------------

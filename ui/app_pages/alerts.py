@@ -10,6 +10,7 @@ import streamlit as st
 
 from rakuten_assets.drift.alerts import ActionType, AlertStatus
 from rakuten_assets.operations import actions
+from rakuten_assets.operations.audit import Door
 from rakuten_assets.settings import Settings
 from ui import context, readers, widgets
 
@@ -32,9 +33,9 @@ def _run(alert: dict[str, Any], choice: str, actor: str, note: str, seen: int | 
     alert_id = int(alert["id"])
     engine = context.platform(config).engine
     if choice == ActionType.ACKNOWLEDGE:
-        return actions.acknowledge_alert(engine, alert_id, actor, note)
+        return actions.acknowledge_alert(engine, alert_id, actor, note, door=Door.UI)
     if choice == ActionType.RESOLVE:
-        return actions.resolve_alert(engine, alert_id, actor, note)
+        return actions.resolve_alert(engine, alert_id, actor, note, door=Door.UI)
     if choice == ActionType.RETRAIN:
         return actions.trigger_retrain(
             context.platform(config), context.request(actor, note, alert_id)
@@ -43,7 +44,7 @@ def _run(alert: dict[str, Any], choice: str, actor: str, note: str, seen: int | 
         return actions.rollback(
             context.platform(config), context.request(actor, note, alert_id), seen
         )
-    return actions.act_on_alert(engine, alert_id, choice, actor, note)
+    return actions.act_on_alert(engine, alert_id, choice, actor, note, door=Door.UI)
 
 
 def _done(alert_id: int, choice: str) -> Any:
@@ -89,7 +90,7 @@ for tab, status in zip(tabs, AlertStatus, strict=True):
                 st.caption(f"Recommended: {alert['recommended_action']}")
                 if alert["history"]:
                     history = pd.DataFrame(alert["history"])[
-                        ["taken_at", "action", "actor", "details"]
+                        ["taken_at", "action", "actor", "door", "details"]
                     ]
                     history["details"] = history["details"].map(lambda d: ", ".join(
                         f"{k}: {v}" for k, v in (d or {}).items()))  # fmt: skip

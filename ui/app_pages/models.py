@@ -1,5 +1,5 @@
 """Models: the registry versions, candidate vs Production per week, every decision, a version's
-per-class F1 and confusion matrix; roll back, re-run the gate."""
+per-class F1 and confusion matrix; roll back, roll forward, re-run the gate."""
 
 from __future__ import annotations
 
@@ -94,28 +94,50 @@ if versions:
         if image:
             st.image(image, caption=f"Confusion matrix of v{chosen}")
 
-st.subheader("Actions")
-if context.need_admin(config):
-    left, right = st.columns(2)
-    current, target = status.production_version, status.rollback_target
-    seen = context.shown_before("rollback_seen_version", current)
-    with left, st.form("rollback"):
+#: Per move: its name, button, outcome, proposal and what it says when there is no target.
+MOVES = {
+    "rollback": ("rollback", "Roll back", "rolled back", "Roll back Production from "
+                 "**v{current}** to **v{target}**.", "the promotion history has no earlier one"),
+    "roll_forward": ("roll-forward", "Roll forward", "rolled forward", "Roll Production forward "
+                     "from **v{current}** to **v{target}**.", "there is no rollback to undo"),
+}  # fmt: skip
+
+
+def _move_form(key: str, current: int | None, target: int | None, seen: int | None) -> None:
+    """Propose the move's target to confirm; ``seen`` is Production as this operator saw it, so
+    a move from a stale page is refused by the domain."""
+    name, button, done, proposal, no_target = MOVES[key]
+    # A click on a target the operator saw must reach the domain (and its clear refusal) even
+    # if a colleague's move has used it up since.
+    offered = context.shown_before(f"{key}_seen_target", target) is not None
+    move = actions.roll_forward if key == "roll_forward" else actions.rollback
+    with st.form(key):
         if target is None:
-            st.write(f"Production is v{current}; the promotion history has no earlier one.")
+            st.write(f"Production is v{current}; {no_target}.")
         else:
-            st.write(f"Roll back Production from **v{current}** to **v{target}**.")
-        actor, note = widgets.who_and_why("rollback", "rollback from the control room")
-        if st.form_submit_button("Roll back", disabled=target is None):
+            st.write(proposal.format(current=current, target=target))
+        actor, note = widgets.who_and_why(key, f"{name} from the control room")
+        if st.form_submit_button(button, disabled=target is None and not offered):
             context.act(
-                "rollback",
-                lambda: actions.rollback(
+                name,
+                lambda: move(
                     context.platform(config), context.request(actor, note), expected_version=seen
                 ),
                 lambda moved: (
-                    f"Production rolled back from v{moved.previous_version} "
-                    f"to v{moved.target_version}"
+                    f"Production {done} from v{moved.previous_version} to v{moved.target_version}"
                 ),
             )
+
+
+st.subheader("Actions")
+if context.need_admin(config):
+    left, middle, right = st.columns(3)
+    current = status.production_version
+    seen = context.shown_before("rollback_seen_version", current)
+    with left:
+        _move_form("rollback", current, status.rollback_target, seen)
+    with middle:
+        _move_form("roll_forward", current, status.roll_forward_target, seen)
     with right, st.form("rerun_gate"):
         candidates = [v.version for v in versions if not v.is_production]
         version = st.selectbox("Version to judge again", candidates, key="gate_version")

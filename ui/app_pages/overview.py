@@ -54,7 +54,7 @@ with right:
     if dagster_down:
         st.warning(dagster_down)
     st.markdown(
-        f"[Dagster]({config.dagster_url}) · [MLflow]({config.mlflow_ui_url}) · "
+        f"[Dagster]({config.dagster_ui_url}) · [MLflow]({config.mlflow_ui_url}) · "
         f"[Grafana]({config.grafana_url})"
     )
 
@@ -87,6 +87,7 @@ if context.need_admin(config):
                     context.platform(config), context.request(actor, note)
                 ),
                 lambda run: (
-                    f"launched run {run.run_id} for week {run.partition_key}: {run.run_url}"
+                    f"launched run {run.run_id} for week {run.partition_key}: "
+                    f"{widgets.run_link(config, run.run_id)}"
                 ),
             )
