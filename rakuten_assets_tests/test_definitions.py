@@ -181,3 +181,17 @@ def test_loading_the_modules_reads_no_settings() -> None:
     assert result.returncode == 0, result.stderr
     assert "ValidationError" in result.stdout
     assert "min_weighted_f1" in result.stdout
+
+
+def test_every_domain_module_is_under_the_layering_contract() -> None:
+    """A new module of the package is either a shell or checked by `make lint`'s contract."""
+    import pkgutil
+    import tomllib
+
+    import rakuten_assets
+
+    shells = {"cli", "defs", "definitions", "runner", "migrations"}  # migrations: Alembic's
+    modules = {m.name for m in pkgutil.iter_modules(rakuten_assets.__path__)} - shells
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    [domain] = [c for c in config["contracts"] if c["name"].startswith("The domain layer")]
+    assert {f"rakuten_assets.{m}" for m in modules} == set(domain["source_modules"])
