@@ -91,7 +91,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -452,20 +452,23 @@ print(json.dumps({
 """
 
 
-def evidently_python() -> Path:
-    """The Evidently virtualenv's interpreter, creating the venv first if it is missing."""
-    python = EVIDENTLY_VENV / "bin" / "python"
-    check = [str(python), "-c", "import evidently, pandas, pyarrow"]
+def baseline_python(venv: Path, requirements: Sequence[str], imports: str) -> Path:
+    """The interpreter of a baseline's own virtualenv (``import <imports>`` must work there),
+    creating the venv with uv first if it is missing or broken."""
+    python = venv / "bin" / "python"
+    check = [str(python), "-c", f"import {imports}"]
     if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
         return python
     uv = Path(sys.executable).parent / "uv"
-    print(f"creating {EVIDENTLY_VENV} ({', '.join(EVIDENTLY_REQUIREMENTS)}) ...", flush=True)
-    subprocess.run([str(uv), "venv", "--python", "3.11", str(EVIDENTLY_VENV)], check=True)
-    subprocess.run(
-        [str(uv), "pip", "install", "--python", str(python), *EVIDENTLY_REQUIREMENTS], check=True
-    )
+    print(f"creating {venv} ({', '.join(requirements)}) ...", flush=True)
+    subprocess.run([str(uv), "venv", "--python", "3.11", str(venv)], check=True)
+    subprocess.run([str(uv), "pip", "install", "--python", str(python), *requirements], check=True)
     subprocess.run(check, check=True)
     return python
+
+
+def evidently_python() -> Path:
+    return baseline_python(EVIDENTLY_VENV, EVIDENTLY_REQUIREMENTS, "evidently, pandas, pyarrow")
 
 
 def run_evidently(traffic: Traffic, workdir: Path, repeat: int) -> dict[str, Any]:

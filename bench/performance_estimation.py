@@ -56,7 +56,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -67,6 +66,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
+from bench.drift import baseline_python
 from rakuten_assets.data.catalog import normalise_catalog, split_catalog
 from rakuten_assets.data.synthetic import generate_catalog
 from rakuten_assets.drift import simulate
@@ -105,19 +105,7 @@ print(json.dumps({
 
 
 def nannyml_python() -> Path:
-    """The NannyML virtualenv's interpreter, creating the venv first if it is missing."""
-    python = NANNYML_VENV / "bin" / "python"
-    check = [str(python), "-c", "import nannyml, pyarrow"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    uv = Path(sys.executable).parent / "uv"
-    print(f"creating {NANNYML_VENV} ({', '.join(NANNYML_REQUIREMENTS)}) ...", flush=True)
-    subprocess.run([str(uv), "venv", "--python", "3.11", str(NANNYML_VENV)], check=True)
-    subprocess.run(
-        [str(uv), "pip", "install", "--python", str(python), *NANNYML_REQUIREMENTS], check=True
-    )
-    subprocess.run(check, check=True)
-    return python
+    return baseline_python(NANNYML_VENV, NANNYML_REQUIREMENTS, "nannyml, pyarrow")
 
 
 def _frame(model: Any, listings: pd.DataFrame) -> pd.DataFrame:
