@@ -20,8 +20,10 @@ from rakuten_assets.categories import CATEGORY_CODES, REAL_CATALOG_ROWS, REAL_CL
 from rakuten_assets.data import synthetic_text
 from rakuten_assets.data.synthetic import generate_catalog
 from rakuten_assets.data.synthetic_vocabulary import (
-    VOCABULARY_FILE,
+    VOCABULARY_DIR,
+    bundled_document,
     load_vocabulary,
+    merge_documents,
     parse_vocabulary,
 )
 
@@ -200,7 +202,7 @@ def test_catalog_of_a_seed_is_pinned(n_rows: int, seed: int, sha256: str) -> Non
     # Demos, holdouts and benchmarks are reproducible only while a seed gives the same rows.
     assert _digest(generate_catalog(n_rows, seed)) == sha256, (
         "the synthetic catalog of a seed changed; if that is intended (new words, knobs or "
-        "order in synthetic_vocabulary.toml), re-measure bench/synthetic_separability.py and "
+        "order in data/vocabulary/*.toml), re-measure bench/synthetic_separability.py and "
         "update this sha256"
     )
 
@@ -214,20 +216,48 @@ def test_bundled_vocabulary_is_loaded_once() -> None:
     assert "Victor Hugo" in vocabulary.categories[10]["author"]
 
 
-def test_vocabulary_file_is_package_data() -> None:
+def test_vocabulary_files_are_package_data() -> None:
     # An installed (non-editable) package only contains the data files listed here.
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["rakuten_assets"]
-    assert any(fnmatch.fnmatch(f"data/{VOCABULARY_FILE}", pattern) for pattern in patterns)
+    folder = files("rakuten_assets.data").joinpath(VOCABULARY_DIR)
+    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".toml"))
+    assert names == ["books.toml", "common.toml", "games.toml", "home.toml", "toys.toml"]
+    for name in names:
+        assert any(fnmatch.fnmatch(f"data/{VOCABULARY_DIR}/{name}", p) for p in patterns), name
 
 
 def _bundled_document() -> dict[str, Any]:
-    text = files("rakuten_assets.data").joinpath(VOCABULARY_FILE).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return bundled_document()
 
 
 def test_parsing_the_bundled_document_gives_the_loaded_vocabulary() -> None:
     assert parse_vocabulary(_bundled_document()) == load_vocabulary()
+
+
+def test_vocabulary_files_merge_their_tables_and_refuse_a_key_defined_twice() -> None:
+    merged = merge_documents(
+        {
+            "common.toml": {"slots": {"color": ["noir"]}},
+            "books.toml": {"categories": {"10": {"noun": ["livre"]}}},
+            "games.toml": {"categories": {"40": {"noun": ["jeu"]}}, "slots": {"pegi": ["3"]}},
+        }
+    )
+    assert merged == {
+        "slots": {"color": ["noir"], "pegi": ["3"]},
+        "categories": {"10": {"noun": ["livre"]}, "40": {"noun": ["jeu"]}},
+    }
+    twice = {
+        "books.toml": {"categories": {"10": {"noun": ["livre"]}}},
+        "games.toml": {"categories": {"10": {"noun": ["jeu"]}}},
+    }
+    with pytest.raises(
+        ValueError, match=r"categories\.10\.noun is defined in both books.toml and games.toml"
+    ):
+        merge_documents(twice)
+    table_and_list = {"a.toml": {"slots": {"color": ["noir"]}}, "b.toml": {"slots": ["x"]}}
+    with pytest.raises(ValueError, match=r"slots is defined in both a\.toml and b\.toml"):
+        merge_documents(table_and_list)
 
 
 def _break_shared_name(doc: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 ``generate_catalog()`` returns a DataFrame shaped like the challenge's ``X_train`` + ``Y_train``
 (designation, description, productid, imageid, prdtypecode) with the real class frequencies.
 The text (``synthetic_text``) is built from per-category French vocabularies
-(``synthetic_vocabulary.toml``, plus ~8 % German/English titles), HTML-formatted descriptions
+(``data/vocabulary/*.toml``, plus ~8 % German/English titles), HTML-formatted descriptions
 (~35 % empty) and three deliberate sources of difficulty (``synthetic_knobs``), so that models
 rank the way they do on the real data instead of all scoring 1.0:
 

@@ -1,6 +1,9 @@
-"""The word lists and templates of the synthetic catalog, read from ``synthetic_vocabulary.toml``.
+"""The word lists and templates of the synthetic catalog, read from ``data/vocabulary/*.toml``.
 
-The file is package data; ``load_vocabulary()`` parses and checks it once per process.
+The files are package data: ``common.toml`` holds the lists every category shares, one file per
+family of categories (books, games, toys, home) its ``[categories.<code>]`` tables. They are read
+as one document (``bundled_document()``: a table may be split across files, a key defined in two
+files is an error); ``load_vocabulary()`` parses and checks it once per process.
 """
 
 from __future__ import annotations
@@ -14,9 +17,16 @@ from typing import Any, Final
 
 from rakuten_assets.categories import CATEGORY_CODES
 
-__all__ = ["VOCABULARY_FILE", "Vocabulary", "load_vocabulary", "parse_vocabulary"]
+__all__ = [
+    "VOCABULARY_DIR",
+    "Vocabulary",
+    "bundled_document",
+    "load_vocabulary",
+    "merge_documents",
+    "parse_vocabulary",
+]
 
-VOCABULARY_FILE: Final = "synthetic_vocabulary.toml"
+VOCABULARY_DIR: Final = "vocabulary"
 
 Words = tuple[str, ...]
 
@@ -41,7 +51,7 @@ _NAMED_LISTS: Final[dict[str, tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Every word list the generator draws from; the tables of ``synthetic_vocabulary.toml``."""
+    """Every word list the generator draws from; the tables of ``data/vocabulary/*.toml``."""
 
     slots: Mapping[str, Words]  # {color}, {noise}, ...: shared by every category
     templates: Mapping[str, Words]  # description_fr/en/de, title_en/de, title_extras, ...
@@ -56,14 +66,53 @@ class Vocabulary:
 
 @cache
 def load_vocabulary() -> Vocabulary:
-    """Parse the bundled vocabulary file (once); raises ``ValueError`` naming a malformed entry."""
-    path = files("rakuten_assets.data").joinpath(VOCABULARY_FILE)
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return parse_vocabulary(data)
+    """Parse the bundled vocabulary (once); raises ``ValueError`` naming a malformed entry."""
+    return parse_vocabulary(bundled_document())
+
+
+def bundled_document() -> dict[str, Any]:
+    """The vocabulary files of the package merged into one TOML document, in name order."""
+    folder = files("rakuten_assets.data").joinpath(VOCABULARY_DIR)
+    named = sorted(
+        (entry.name, entry) for entry in folder.iterdir() if entry.name.endswith(".toml")
+    )
+    if not named:
+        raise ValueError(f"no vocabulary file in rakuten_assets/data/{VOCABULARY_DIR}")
+    return merge_documents(
+        {name: tomllib.loads(entry.read_text(encoding="utf-8")) for name, entry in named}
+    )
+
+
+def merge_documents(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """One document from several, by file name: tables merge, a repeated key is an error."""
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, document in documents.items():
+        _merge_into(merged, document, origin, name, prefix="")
+    return merged
+
+
+def _merge_into(
+    target: dict[str, Any],
+    source: Mapping[str, Any],
+    origin: dict[str, str],
+    name: str,
+    prefix: str,
+) -> None:
+    for key, value in source.items():
+        where = f"{prefix}.{key}" if prefix else key
+        if key in target and not (isinstance(value, Mapping) and isinstance(target[key], dict)):
+            raise ValueError(f"{where} is defined in both {origin[where]} and {name}")
+        if isinstance(value, Mapping):
+            origin.setdefault(where, name)
+            _merge_into(target.setdefault(key, {}), value, origin, name, where)
+        else:
+            target[key] = value
+            origin[where] = name
 
 
 def parse_vocabulary(data: Mapping[str, Any]) -> Vocabulary:
-    """The ``Vocabulary`` held by a parsed TOML document (see ``synthetic_vocabulary.toml``)."""
+    """The ``Vocabulary`` held by a parsed TOML document (see ``bundled_document()``)."""
     tables = {name: _word_table(data, name) for name in _NAMED_LISTS}
     for name, keys in _NAMED_LISTS.items():
         for key in keys:
@@ -116,7 +165,7 @@ def _categories(
 def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     table = data.get(name)
     if not isinstance(table, Mapping):
-        raise ValueError(f"{VOCABULARY_FILE} has no [{name}] table")
+        raise ValueError(f"the vocabulary has no [{name}] table")
     return table
 
 
