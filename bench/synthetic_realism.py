@@ -6,6 +6,7 @@ that real listings confuse, shares of empty descriptions, HTML, entities, digits
 and non-French words. Aggregate statistics only: nothing of the real rows is kept or printed.
 
     .venv/bin/python bench/synthetic_realism.py --real-csv ../shared/data/rakuten_real_dev.csv
+    .venv/bin/python bench/synthetic_realism.py --real-csv ... --codes 10 2705 2403 2280
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def statistics(frame: pd.DataFrame) -> dict[str, str]:
         source = title if name in ("digit in title", "all-caps word") else raw
         stats[f"share with {name}"] = f"{source.str.contains(pattern).mean():.1%}"
     for group, codes in CONFUSABLE.items():
+        if not set(codes) <= set(frame["prdtypecode"]):
+            continue
         stats[f"title vocabulary overlap, {group} {codes}"] = f"{_overlap(frame, codes):.3f}"
     return stats
 
@@ -113,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real-csv", type=Path, required=True, help="labelled real listings")
     parser.add_argument("--rows", type=int, default=84_916, help="synthetic catalog size")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--codes", type=int, nargs="+", help="compare these classes only")
     args = parser.parse_args(argv)
     real = read_labelled_csv(args.real_csv)
     synthetic = normalise_catalog(generate_catalog(n_rows=args.rows), "synthetic")
+    if args.codes:
+        real = real[real["prdtypecode"].isin(args.codes)]
     sample = same_shape_sample(synthetic, real, args.seed)
     ours, theirs = statistics(sample), statistics(real)
     table = pd.DataFrame(

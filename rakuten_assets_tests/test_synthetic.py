@@ -304,6 +304,26 @@ def _boilerplate_as_list(doc: dict[str, Any]) -> None:
     doc["boilerplates"]["sales_terms"] = ["<p>Conditions</p>"]
 
 
+def _drop_profile(doc: dict[str, Any]) -> None:
+    del doc["profiles"]["1940"]
+
+
+def _mix_rate_above_one(doc: dict[str, Any]) -> None:
+    doc["profiles"]["10"]["mix_rate"] = 1.5
+
+
+def _unknown_neighbour(doc: dict[str, Any]) -> None:
+    doc["profiles"]["40"]["neighbours"] = [9999]
+
+
+def _sentence_p_not_summing_to_one(doc: dict[str, Any]) -> None:
+    doc["profiles"]["40"]["sentence_count_p"] = [0.5, 0.4]
+
+
+def _misspelt_profile_key(doc: dict[str, Any]) -> None:
+    doc["profiles"]["40"]["html_rates"] = 0.1
+
+
 _MALFORMED: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (_break_shared_name, r"\[categories\.10\] author = 'famous_authors': no such list"),
     (_drop_category, r"missing \[2583\], unknown \[\]"),
@@ -316,6 +336,11 @@ _MALFORMED: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (_drop_suffixes, r"\[model_names\] has no suffixes list"),
     (_drop_template, r"\[templates\] has no spec_lines list"),
     (_boilerplate_as_list, r"\[boilerplates\] sales_terms: expected a string"),
+    (_drop_profile, r"\[profiles\.<code>\] tables missing for \[1940\]"),
+    (_mix_rate_above_one, r"\[profiles\.10\] mix_rate: expected a number between 0 and 1"),
+    (_unknown_neighbour, r"\[profiles\.40\] neighbours: expected a list of other"),
+    (_sentence_p_not_summing_to_one, r"\[profiles\.40\] sentence_count_p: expected prob"),
+    (_misspelt_profile_key, r"\[profiles\.40\] has unknown keys \['html_rates'\]"),
 ]
 
 

@@ -153,7 +153,8 @@ def generate_catalog(n_rows: int = 84_916, seed: int = 42) -> pd.DataFrame:
     designation = np.array(
         [title[: knobs.MAX_TITLE_CHARS].strip() for title in designation], dtype=object
     )
-    description = _encode_entities(description, rng.random(n_rows) < knobs.HTML_ENTITY_RATE)
+    entity_rate = np.array([knobs.ENTITY_RATE[code] for code in content])
+    description = _encode_entities(description, rng.random(n_rows) < entity_rate)
     return pd.DataFrame(
         {
             "designation": designation,

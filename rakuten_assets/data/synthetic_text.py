@@ -264,9 +264,11 @@ def descriptions(rng: np.random.Generator, code: int, lang: np.ndarray) -> np.nd
         second = _fill(rng, templates, code, rows.size)
         out[rows] = first + np.where(rng.random(rows.size) < 0.5, " " + second, "")
     rows = filled[lang[filled] == 0]
-    n_sentences = rng.choice(len(knobs.SENTENCE_COUNT_P), rows.size, p=knobs.SENTENCE_COUNT_P) + 1
-    sentences = np.full((rows.size, len(knobs.SENTENCE_COUNT_P)), "", dtype=object)
-    for j in range(len(knobs.SENTENCE_COUNT_P)):
+    profile = VOCABULARY.profiles[code]
+    count_p = profile.sentence_count_p or knobs.SENTENCE_COUNT_P
+    n_sentences = rng.choice(len(count_p), rows.size, p=count_p) + 1
+    sentences = np.full((rows.size, len(count_p)), "", dtype=object)
+    for j in range(len(count_p)):
         active = np.flatnonzero(n_sentences > j)
         generic = rng.random(active.size) < knobs.GENERIC_SENTENCE_RATE
         sentences[active[generic], j] = _fill(
@@ -274,7 +276,11 @@ def descriptions(rng: np.random.Generator, code: int, lang: np.ndarray) -> np.nd
         )
         own = active[~generic]
         sentences[own, j] = _fill(rng, _CATEGORIES[code]["desc"], code, own.size)
-    style = rng.integers(0, 5, rows.size)
+    if profile.html_rate is None:
+        style = rng.integers(0, 5, rows.size)  # style 0 (plain text) one time in five
+    else:
+        tagged = rng.random(rows.size) < profile.html_rate
+        style = np.where(tagged, rng.integers(1, 5, rows.size), 0)
     spec_counts = np.where(
         rng.random(rows.size) < knobs.SPEC_LIST_RATE, rng.integers(3, 21, rows.size), 0
     )

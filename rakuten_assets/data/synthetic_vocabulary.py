@@ -19,6 +19,7 @@ from rakuten_assets.categories import CATEGORY_CODES
 
 __all__ = [
     "VOCABULARY_DIR",
+    "Profile",
     "Vocabulary",
     "bundled_document",
     "load_vocabulary",
@@ -50,6 +51,18 @@ _NAMED_LISTS: Final[dict[str, tuple[str, ...]]] = {
 
 
 @dataclass(frozen=True)
+class Profile:
+    """How one category is written (``[profiles.<code>]``); see ``synthetic_knobs``."""
+
+    neighbours: tuple[int, ...]  # categories it borrows words from or is mistaken for
+    mix_rate: float  # share of slot words borrowed from a neighbour
+    empty_description: float  # relative probability of an empty description
+    html_rate: float | None = None  # share of descriptions laid out with HTML tags
+    sentence_count_p: tuple[float, ...] | None = None  # P(1..n sentences) of a description
+    entity_rate: float | None = None  # share of descriptions HTML-escaped (&eacute;, &#39;)
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     """Every word list the generator draws from; the tables of ``data/vocabulary/*.toml``."""
 
@@ -62,6 +75,7 @@ class Vocabulary:
     sales_terms: str  # seller boilerplate (HTML) after some descriptions
     care_and_warranty: str
     categories: Mapping[int, Mapping[str, Words]]  # per code: noun, brand, title, desc, ...
+    profiles: Mapping[int, Profile]  # per code
 
 
 @cache
@@ -132,7 +146,53 @@ def parse_vocabulary(data: Mapping[str, Any]) -> Vocabulary:
         sales_terms=boilerplates["sales_terms"],
         care_and_warranty=boilerplates["care_and_warranty"],
         categories=_categories(data, shared=_word_table(data, "shared")),
+        profiles=_profiles(data),
     )
+
+
+def _profiles(data: Mapping[str, Any]) -> dict[int, Profile]:
+    profiles: dict[int, Profile] = {}
+    for key, table in _table(data, "profiles").items():
+        where = f"[profiles.{key}]"
+        if not key.isdigit() or int(key) not in CATEGORY_CODES:
+            raise ValueError(f"{where} is not a product-type code")
+        unknown = set(table) - set(Profile.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{where} has unknown keys {sorted(unknown)}")
+        neighbours = table.get("neighbours")
+        if (
+            not isinstance(neighbours, list)
+            or not neighbours
+            or not all(
+                isinstance(code, int) and code in CATEGORY_CODES and code != int(key)
+                for code in neighbours
+            )
+        ):
+            raise ValueError(f"{where} neighbours: expected a list of other product-type codes")
+        sentences = table.get("sentence_count_p")
+        if sentences is not None and (
+            not isinstance(sentences, list) or abs(sum(sentences) - 1.0) > 1e-9
+        ):
+            raise ValueError(f"{where} sentence_count_p: expected probabilities summing to 1")
+        profiles[int(key)] = Profile(
+            neighbours=tuple(neighbours),
+            mix_rate=_share(table, "mix_rate", where),
+            empty_description=_share(table, "empty_description", where),
+            html_rate=_share(table, "html_rate", where) if "html_rate" in table else None,
+            sentence_count_p=tuple(float(p) for p in sentences) if sentences else None,
+            entity_rate=_share(table, "entity_rate", where) if "entity_rate" in table else None,
+        )
+    missing = sorted(set(CATEGORY_CODES) - set(profiles))
+    if missing:
+        raise ValueError(f"[profiles.<code>] tables missing for {missing}")
+    return profiles
+
+
+def _share(table: Mapping[str, Any], key: str, where: str) -> float:
+    value = table.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{where} {key}: expected a number between 0 and 1, got {value!r}")
+    return float(value)
 
 
 def _categories(
