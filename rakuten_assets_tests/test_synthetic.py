@@ -193,8 +193,8 @@ def _digest(frame: pd.DataFrame) -> str:
 @pytest.mark.parametrize(
     ("n_rows", "seed", "sha256"),
     [
-        (27, 0, "390a947ebac5a2083140564a6979df4251813c36cb552777a288725a7865702d"),
-        (2000, 5, "e1187562c2da5af68904bfc22ae155547bf5b27f6e216466f41e324eba458252"),
+        (27, 0, "90e181563ada03da6afd46a15fa51e035ed2adb00fa5c9c742d25723028e166b"),
+        (2000, 5, "626a5cbfa5499db2fff266acd8e4ce60771beb9b82cf6450779e443634cce8c2"),
     ],
     ids=["27-rows-seed-0", "2000-rows-seed-5"],
 )
