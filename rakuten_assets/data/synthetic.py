@@ -148,7 +148,7 @@ def generate_catalog(n_rows: int = 84_916, seed: int = 42) -> pd.DataFrame:
     glue_rows = np.flatnonzero(rng.random(n_rows) < knobs.GLUE_RATE)
     for row in glue_rows:
         designation[row] = _glue(rng, designation[row])
-    shout = rng.random(n_rows) < 0.04  # some sellers type titles in capitals
+    shout = rng.random(n_rows) < knobs.SHOUT_RATE  # some sellers type titles in capitals
     designation[shout] = np.char.upper(designation[shout].astype(str)).astype(object)
     designation = np.array(
         [title[: knobs.MAX_TITLE_CHARS].strip() for title in designation], dtype=object

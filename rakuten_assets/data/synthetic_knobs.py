@@ -25,13 +25,18 @@ CONFUSION_RATE: Final[float] = 0.1
 LABEL_NOISE_RATE: Final[float] = 0.02
 # Probability that a description is empty, relative per category (books 10 rarely have one).
 EMPTY_DESC: Final[dict[int, float]] = {code: p.empty_description for code, p in _PROFILES.items()}
-FOREIGN_RATE: Final[tuple[float, float]] = (0.05, 0.03)  # English, German titles
+FOREIGN_RATE: Final[tuple[float, float]] = (0.1, 0.01)  # English, German titles
 TYPO_RATE: Final[float] = 0.2
 MODEL_RATE: Final[float] = 0.45  # titles carrying an invented model / product-line name
+MODEL_CODE_RATE: Final[float] = 0.4  # model names followed by a reference code ("X300")
 MODEL_ONLY_RATE: Final[float] = 0.12  # terse titles: model name and a colour or reference
 GLUE_RATE: Final[float] = 0.08  # "ChaussettesBébé": two words typed without a space
 TITLE_NOISE_RATE: Final[float] = 0.3
-HTML_ENTITY_RATE: Final[float] = 0.45  # unless the category's profile sets its entity_rate
+# Share of French descriptions laid out with HTML tags, unless the category's profile sets
+# html_rate (real listings: 18 % of rows carry a tag, few in the book categories).
+HTML_RATE: Final[float] = 0.3
+SHOUT_RATE: Final[float] = 0.01  # titles typed in capitals
+HTML_ENTITY_RATE: Final[float] = 0.6  # unless the category's profile sets its entity_rate
 ENTITY_RATE: Final[dict[int, float]] = {
     code: HTML_ENTITY_RATE if p.entity_rate is None else p.entity_rate
     for code, p in _PROFILES.items()

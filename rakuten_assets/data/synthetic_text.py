@@ -6,6 +6,7 @@ once, so the draws of the random generator (and the catalog of a seed) depend on
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable
 from functools import cache
@@ -192,6 +193,13 @@ def _model_names(rng: np.random.Generator, code: int, m: int) -> np.ndarray:
     middle = np.where(rng.random(m) < 0.6, _pick(rng, VOCABULARY.model_syllables, m), "")
     names = names + middle.astype(object) + _pick(rng, VOCABULARY.model_suffixes, m)
     number = np.where(rng.random(m) < 0.3, " " + _obj(rng.integers(1, 60, m) * 50), "")
+    # Manufacturers' references glued to digits ("X300", "RT-25", "V12"), as on real listings.
+    letters = np.array(list(string.ascii_uppercase), dtype=object)
+    second = np.where(rng.random(m) < 0.5, letters[rng.integers(0, 26, m)], "").astype(object)
+    dash = np.where(rng.random(m) < 0.3, "-", "").astype(object)
+    reference = " " + letters[rng.integers(0, 26, m)] + second + dash
+    reference = reference + _obj(rng.integers(2, 999, m))
+    number = np.where(rng.random(m) < knobs.MODEL_CODE_RATE, reference, number)
     return names + number.astype(object)
 
 
@@ -276,11 +284,9 @@ def descriptions(rng: np.random.Generator, code: int, lang: np.ndarray) -> np.nd
         )
         own = active[~generic]
         sentences[own, j] = _fill(rng, _CATEGORIES[code]["desc"], code, own.size)
-    if profile.html_rate is None:
-        style = rng.integers(0, 5, rows.size)  # style 0 (plain text) one time in five
-    else:
-        tagged = rng.random(rows.size) < profile.html_rate
-        style = np.where(tagged, rng.integers(1, 5, rows.size), 0)
+    html_rate = knobs.HTML_RATE if profile.html_rate is None else profile.html_rate
+    tagged = rng.random(rows.size) < html_rate
+    style = np.where(tagged, rng.integers(1, 5, rows.size), 0)  # 0: plain text, no tags
     spec_counts = np.where(
         rng.random(rows.size) < knobs.SPEC_LIST_RATE, rng.integers(3, 21, rows.size), 0
     )
@@ -294,10 +300,22 @@ def descriptions(rng: np.random.Generator, code: int, lang: np.ndarray) -> np.nd
         if spec_counts[i]:
             items = specs[spec_pos : spec_pos + spec_counts[i]]
             spec_pos += int(spec_counts[i])
-            text += "<ul><li>" + "</li><li>".join(items) + "</li></ul>"
-        texts.append(text + _BOILERPLATES[boilerplate[i]])
+            if style[i]:
+                text += "<ul><li>" + "</li><li>".join(items) + "</li></ul>"
+            else:  # a plain-text editor: the list typed as dashes
+                text += " - " + " - ".join(items)
+        extra = _BOILERPLATES[boilerplate[i]]
+        texts.append(text + (extra if style[i] else _plain(extra)))
     out[rows] = np.array(texts, dtype=object)
     return out
+
+
+_TAG: Final = re.compile(r"<[^>]+>")
+
+
+def _plain(html: str) -> str:
+    """Seller boilerplate as a plain-text editor would paste it: no tags."""
+    return " " + " ".join(_TAG.sub(" ", html).split()) if html else ""
 
 
 def _layout(parts: list[str], style: int) -> str:
