@@ -45,6 +45,7 @@ _PATTERNS = {
     "English word": re.compile(r"\b(?:the|and|with|for|of|edition)\b", re.I),
     "German word": re.compile(r"\b(?:und|mit|für|der|die|das)\b", re.I),
     "all-caps word": re.compile(r"\b[A-Z]{4,}\b"),
+    "model number in title (XR500, A-12)": re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[a-zA-Z])[a-zA-Z\d][\w-]{2,}\b"),
 }  # fmt: skip
 
 
@@ -87,7 +88,7 @@ def statistics(frame: pd.DataFrame) -> dict[str, str]:
         "title words seen once": f"{_hapax_share(words):.1%}",
     }
     for name, pattern in _PATTERNS.items():
-        source = title if name in ("digit in title", "all-caps word") else raw
+        source = title if "title" in name or name == "all-caps word" else raw
         stats[f"share with {name}"] = f"{source.str.contains(pattern).mean():.1%}"
     for group, codes in CONFUSABLE.items():
         if not set(codes) <= set(frame["prdtypecode"]):

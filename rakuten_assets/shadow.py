@@ -32,6 +32,8 @@ from rakuten_assets.training.model import INPUT_COLUMNS
 TOP_DISAGREEMENTS: Final = 5
 #: Newest captured rows scored at most (bounds the gate's time on a busy week).
 MAX_ROWS: Final = 50_000
+#: The whole report, as JSON, among the candidate run's artifacts (the control room reads it).
+REPORT_ARTIFACT: Final = "shadow/report.json"
 
 
 @dataclass(frozen=True)
@@ -210,11 +212,12 @@ def shadow_score(
 
 
 def log_to_mlflow(client: MlflowClient, run_id: str, report: ShadowReport) -> None:
-    """The report as metrics and tags of the candidate's MLflow run."""
+    """The report as metrics and tags of the candidate's MLflow run, and whole as JSON."""
     for key, value in report.metrics().items():
         client.log_metric(run_id, key, value)
     for key, tag in report.tags().items():
         client.set_tag(run_id, key, tag)
+    client.log_dict(run_id, report.to_json(), REPORT_ARTIFACT)
 
 
 def disagreements_markdown(report: ShadowReport) -> str:

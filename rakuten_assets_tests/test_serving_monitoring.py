@@ -66,6 +66,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, reg: Registry) -> Iterator[str
     [
         ("get", "/api/drift-reports", None),
         ("get", "/api/alerts", None),
+        ("get", "/api/alerts/1", None),
         ("post", "/api/alerts/1/acknowledge", {"actor": "alice"}),
         ("post", "/api/alerts/1/actions", {"actor": "alice", "action": "investigate"}),
         ("post", "/api/alerts/1/resolve", {"actor": "alice"}),
@@ -163,6 +164,18 @@ def test_alert_lifecycle_through_the_api(api: str, reg: Registry) -> None:
         ("investigate", "bob", "api"),
         ("resolve", "carol", "api"),
     ]
+    # The alert alone, with its history as the database has it.
+    detail = httpx.get(url, headers=ADMIN)
+    assert detail.status_code == 200, detail.text
+    body = detail.json()
+    assert (body["id"], body["status"], body["actions"]) == (alert["id"], "resolved", 3)
+    assert [(h["action"], h["actor"], h["door"]) for h in body["history"]] == [
+        (h["action"], h["actor"], h["door"]) for h in history
+    ]
+    assert body["history"][0]["details"]["note"] == "on it"
+    assert body["history"][0]["taken_at"] == history[0]["taken_at"].isoformat()
+    assert httpx.get(f"{api}/api/alerts/999999", headers=ADMIN).status_code == 404
+    assert httpx.get(url).status_code == 401
 
     missing = httpx.post(f"{api}/api/alerts/999999/acknowledge", json={"actor": "a"}, headers=ADMIN)
     assert missing.status_code == 404

@@ -23,6 +23,7 @@ from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog
 from rakuten_assets.db import get_engine, prediction_inputs, prediction_log, upgrade_schema
 from rakuten_assets.drift.simulate import simulate_traffic
+from rakuten_assets.operations import registry_views
 from rakuten_assets.predictions import (
     PredictionRecord,
     RankedClass,
@@ -230,6 +231,7 @@ def test_shadow_report_compares_candidate_and_production_on_the_window(
     # Metrics and tags on the candidate's MLflow run.
     run_id = client.get_model_version(MODEL, str(v2)).run_id
     shadow.log_to_mlflow(client, run_id, report)
+    assert registry_views.shadow_report(client, run_id) == report
     run = client.get_run(run_id)
     assert run.data.metrics["shadow_agreement"] == pytest.approx(report.agreement)
     assert run.data.metrics["shadow_rows"] == captured

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from rakuten_assets import registry
+from rakuten_assets import registry, shadow
+from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.data.catalog import SplitCatalog, write_split
 from rakuten_assets.data.loader import load_slice
 from rakuten_assets.db import get_engine, upgrade_schema
@@ -28,9 +29,10 @@ from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.drift.report import DriftParameters, compute_report
 from rakuten_assets.drift.simulate import simulate_traffic
 from rakuten_assets.drift.storage import latest_reports, store_report
-from rakuten_assets.operations import audit
+from rakuten_assets.operations import audit, registry_views
 from rakuten_assets.processes import free_port
 from rakuten_assets.settings import PROJECT_ROOT, Settings
+from rakuten_assets.training.model import INPUT_COLUMNS
 from rakuten_assets_tests.test_serving_support import (
     ADMIN_TOKEN,
     MODEL,
@@ -111,6 +113,19 @@ def build_store(root: Path, split: SplitCatalog, versions: int = 3) -> Store:
         _promote(store, version, week, f1, previous)
         previous = f1
     pipeline = registry.load_model(MODEL, numbers[-1])
+    # The gate's shadow scoring of the newest version beside the one before, on listings.
+    report = shadow.compare(
+        pipeline,
+        registry.load_model(MODEL, numbers[-2]),
+        split.holdout[list(INPUT_COLUMNS)].head(300),
+        candidate_version=numbers[-1],
+        production_version=numbers[-2],
+        start=datetime(2026, 1, 12, tzinfo=UTC),
+        end=datetime(2026, 1, 19, tzinfo=UTC),
+    )
+    newest_run = client.get_model_version(MODEL, str(numbers[-1])).run_id
+    assert newest_run is not None
+    shadow.log_to_mlflow(client, newest_run, report)
     simulate_traffic(
         store.engine,
         pipeline,
@@ -229,6 +244,32 @@ def test_models_page_lists_every_version_and_the_production_alias(demo: Store) -
     assert list(registry_table["version"]) == list(reversed(demo.versions))
     assert list(registry_table["aliases"]) == ["production", "", ""]
     assert list(registry_table["stage"]) == ["Production", "Archived", "Archived"]
+
+
+def test_models_page_shows_the_shadow_report_of_a_version(demo: Store) -> None:
+    client = registry.configure(demo.tracking_uri)
+    run_id = client.get_model_version(MODEL, str(demo.versions[-1])).run_id
+    assert run_id is not None
+    report = registry_views.shadow_report(client, run_id)
+    assert report is not None
+    assert report.agreement is not None
+    app = page("app_pages/models.py")
+    no_failure(app)
+    text = shown(app)
+    newest, before = demo.versions[-1], demo.versions[-2]
+    assert f"{report.rows:,} listings" in text
+    assert f"v{newest} agrees with Production v{before} on {report.agreement:.1%}" in text
+    assert f"estimated weighted F1 {report.candidate_estimate.expected_weighted_f1:.3f}" in text
+    changes = app.dataframe[-1].value
+    top = report.top_disagreements[0]
+    assert list(changes.iloc[0]) == [
+        f"{top.production_code} {CATEGORY_LABELS[top.production_code]}",
+        f"{top.candidate_code} {CATEGORY_LABELS[top.candidate_code]}",
+        top.rows,
+    ]
+    # An older version was never shadow-scored: the page says why there is no report.
+    app.selectbox(key="detail_version").select(demo.versions[0]).run()
+    assert "No shadow report" in shown(app)
 
 
 def test_predict_calls_the_live_api(demo: Store) -> None:

@@ -15,6 +15,7 @@ from rakuten_assets.data import loader
 from rakuten_assets.db import get_engine
 from rakuten_assets.drift import alerts as drift_alerts
 from rakuten_assets.operations import registry_views, reports
+from rakuten_assets.shadow import ShadowReport
 
 #: Short enough that an operator sees an action of a colleague within seconds.
 READ_TTL_SECONDS = 10
@@ -62,6 +63,11 @@ def per_class_f1(tracking_uri: str, run_id: str) -> dict[int, float]:
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def confusion_image(tracking_uri: str, run_id: str) -> bytes | None:
     return registry_views.confusion_image(registry.configure(tracking_uri), run_id)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def shadow_report(tracking_uri: str, run_id: str) -> ShadowReport | None:
+    return registry_views.shadow_report(registry.configure(tracking_uri), run_id)
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)

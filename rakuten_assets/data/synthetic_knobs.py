@@ -28,6 +28,7 @@ EMPTY_DESC: Final[dict[int, float]] = {code: p.empty_description for code, p in 
 FOREIGN_RATE: Final[tuple[float, float]] = (0.1, 0.01)  # English, German titles
 TYPO_RATE: Final[float] = 0.2
 MODEL_RATE: Final[float] = 0.45  # titles carrying an invented model / product-line name
+MODEL_CODE_RATE: Final[float] = 0.4  # model names followed by a reference code ("X300")
 MODEL_ONLY_RATE: Final[float] = 0.12  # terse titles: model name and a colour or reference
 GLUE_RATE: Final[float] = 0.08  # "ChaussettesBébé": two words typed without a space
 TITLE_NOISE_RATE: Final[float] = 0.3

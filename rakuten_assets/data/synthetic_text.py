@@ -193,6 +193,13 @@ def _model_names(rng: np.random.Generator, code: int, m: int) -> np.ndarray:
     middle = np.where(rng.random(m) < 0.6, _pick(rng, VOCABULARY.model_syllables, m), "")
     names = names + middle.astype(object) + _pick(rng, VOCABULARY.model_suffixes, m)
     number = np.where(rng.random(m) < 0.3, " " + _obj(rng.integers(1, 60, m) * 50), "")
+    # Manufacturers' references glued to digits ("X300", "RT-25", "V12"), as on real listings.
+    letters = np.array(list(string.ascii_uppercase), dtype=object)
+    second = np.where(rng.random(m) < 0.5, letters[rng.integers(0, 26, m)], "").astype(object)
+    dash = np.where(rng.random(m) < 0.3, "-", "").astype(object)
+    reference = " " + letters[rng.integers(0, 26, m)] + second + dash
+    reference = reference + _obj(rng.integers(2, 999, m))
+    number = np.where(rng.random(m) < knobs.MODEL_CODE_RATE, reference, number)
     return names + number.astype(object)
 
 

@@ -1,5 +1,6 @@
 """What the registry holds, as an operator reads it: each version with its stage, aliases,
-scores, data version and git sha, and a chosen version's per-class F1 and confusion matrix."""
+scores, data version and git sha, and a chosen version's per-class F1, confusion matrix and
+shadow report."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from rakuten_assets.registry import PRODUCTION_ALIAS, STAGE_TAG
+from rakuten_assets.shadow import REPORT_ARTIFACT, ShadowReport
 
 #: Where the training run keeps what the Models page shows (see `registry.log_candidate` and
 #: the `model_evaluation` asset).
@@ -104,3 +106,13 @@ def confusion_image(client: MlflowClient, run_id: str) -> bytes | None:
             except (MlflowException, OSError):
                 continue
     return None
+
+
+def shadow_report(client: MlflowClient, run_id: str) -> ShadowReport | None:
+    """The shadow report of the gate that evaluated this run (None when there was none)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, REPORT_ARTIFACT, tmp)
+        except (MlflowException, OSError):
+            return None
+        return ShadowReport.from_json(json.loads(Path(path).read_text()))

@@ -116,6 +116,13 @@ def alerts_with_actions(
     ]
 
 
+def alert_with_actions(engine: Engine, alert_id: int) -> dict[str, Any]:
+    """One alert with its ``history`` (oldest first); raises ``AlertNotFoundError``."""
+    alert = drift_alerts.get_alert(engine, alert_id)
+    history = drift_alerts.alert_history(engine, alert_id)
+    return {**alert, "actions": len(history), "history": history}
+
+
 # --- data -----------------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from rakuten_assets.drift.report import Comparison
 from rakuten_assets.drift.report import DriftReport as StoredReport
 from rakuten_assets.drift.severity import Severity
 from rakuten_assets.feedback import RealisedScores
-from rakuten_assets.operations import actions
+from rakuten_assets.operations import actions, reports
 from rakuten_assets.operations.audit import Door
 from serving.deps import AdminDep, StateDep
 
@@ -167,6 +167,21 @@ class Alert(BaseModel):
     actions: int = 0
 
 
+class AlertAction(BaseModel):
+    action: str = Field(description="acknowledge, investigate, resolve, retrain, rollback, ...")
+    actor: str
+    taken_at: str
+    door: str | None = Field(
+        description="Where it was done: api, cli or ui (null for actions recorded before the "
+        "door was kept)."
+    )
+    details: dict[str, Any] | None = Field(None, description="The note and what the action did.")
+
+
+class AlertDetail(Alert):
+    history: list[AlertAction] = Field(description="The actions taken on the alert, oldest first.")
+
+
 class Alerts(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -250,6 +265,24 @@ async def list_alerts(
     return Alerts(alerts=[_alert(r) for r in rows])
 
 
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id")]
+
+
+@router.get(
+    "/alerts/{alert_id}",
+    summary="One alert with every action taken on it (who, when, through which door)",
+    response_model=AlertDetail,
+    responses={**_AUTH, 404: {"description": "No alert with that id."}},
+)
+async def get_alert(alert_id: AlertId, state: StateDep) -> AlertDetail:
+    try:
+        row = await asyncio.to_thread(reports.alert_with_actions, state.engine, alert_id)
+    except drift_alerts.AlertNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    history = [{**entry, "taken_at": _iso(entry["taken_at"])} for entry in row["history"]]
+    return AlertDetail.model_validate({**_alert(row).model_dump(), "history": history})
+
+
 async def _act(operation: Callable[..., dict[str, Any]], *args: Any) -> Alert:
     """Run an alert action of the domain (door=api) and answer the alert as it is afterwards."""
     try:
@@ -259,9 +292,6 @@ async def _act(operation: Callable[..., dict[str, Any]], *args: Any) -> Alert:
     except actions.Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     return _alert(row)
-
-
-AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id")]
 
 
 @router.post(

@@ -1,5 +1,5 @@
 """Models: the registry versions, candidate vs Production per week, every decision, a version's
-per-class F1 and confusion matrix; roll back, roll forward, re-run the gate."""
+per-class F1, confusion matrix and shadow report; roll back, roll forward, re-run the gate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import streamlit as st
 
 from rakuten_assets.categories import category_label
 from rakuten_assets.operations import actions
+from rakuten_assets.shadow import ShadowReport
 from ui import context, readers, widgets
 
 config = context.settings()
@@ -72,6 +73,43 @@ st.dataframe(history.iloc[::-1][["decided_at", "decision", "candidate_version", 
                                  "candidate_weighted_f1", "production_weighted_f1", "reason",
                                  "actor"]], hide_index=True)  # fmt: skip
 
+
+def _shadow(report: ShadowReport | None, version: int) -> None:
+    """What the gate saw when it scored this version on captured traffic beside Production."""
+    st.markdown(f"**Shadow scoring of v{version}** on captured traffic")
+    if report is None:
+        st.caption(
+            "No shadow report: the gate found no captured traffic in its window (the API keeps "
+            "inputs only with CAPTURE_INPUTS on), or the version was not evaluated by the gate."
+        )
+        return
+    estimate = report.candidate_estimate
+    agreement = (
+        "no Production model to compare with"
+        if report.agreement is None
+        else f"agrees with Production v{report.production_version} on {report.agreement:.1%}"
+    )
+    st.markdown(
+        f"{report.rows:,} listings from {report.start:%Y-%m-%d %H:%M} to "
+        f"{report.end:%Y-%m-%d %H:%M} UTC: v{version} {agreement}; estimated weighted F1 "
+        f"{estimate.expected_weighted_f1:.3f} ({estimate.weighted_f1_low:.3f}-"
+        f"{estimate.weighted_f1_high:.3f}, label-free CBPE)."
+    )
+    if report.top_disagreements:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Production said": [f"{d.production_code} {category_label(d.production_code)}"
+                                        for d in report.top_disagreements],
+                    f"v{version} says": [f"{d.candidate_code} {category_label(d.candidate_code)}"
+                                         for d in report.top_disagreements],
+                    "listings": [d.rows for d in report.top_disagreements],
+                }
+            ),
+            hide_index=True,
+        )  # fmt: skip
+
+
 if versions:
     st.subheader("One version in detail")
     chosen = st.selectbox("Version", [v.version for v in versions], key="detail_version")
@@ -93,6 +131,7 @@ if versions:
         image = readers.confusion_image(tracking, summary.run_id)
         if image:
             st.image(image, caption=f"Confusion matrix of v{chosen}")
+        _shadow(readers.shadow_report(tracking, summary.run_id), chosen)
 
 #: Per move: its name, button, outcome, proposal and what it says when there is no target.
 MOVES = {
