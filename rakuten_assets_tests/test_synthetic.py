@@ -199,8 +199,8 @@ def _digest(frame: pd.DataFrame) -> str:
 @pytest.mark.parametrize(
     ("n_rows", "seed", "sha256"),
     [
-        (27, 0, "c4a743cb45b45cc4c0facfaf246a31d121e7e51c87abb860d5d52af8730f6bc1"),
-        (2000, 5, "45bf58056ee901d4e2a319ff71190472c4f80a0b8ed257b52cfc17c8791533d0"),
+        (27, 0, "1f0438601f1feacb9783015d41fd103294efb5e49b09070a8be6665a8c27cdd4"),
+        (2000, 5, "623a325dd2d2b169e83818e06a9c539f4e960e8c3a3b15b99cec5f1a6368b1d9"),
     ],
     ids=["27-rows-seed-0", "2000-rows-seed-5"],
 )
