@@ -231,7 +231,8 @@ def titles(rng: np.random.Generator, code: int, lang: np.ndarray) -> np.ndarray:
     out = np.empty(m, dtype=object)
     fr = np.flatnonzero(lang == 0)
     out[fr] = _fill(rng, _CATEGORIES[code]["title"], code, fr.size)
-    with_model = fr[rng.random(fr.size) < knobs.MODEL_RATE]
+    model_rate = VOCABULARY.profiles[code].model_rate
+    with_model = fr[rng.random(fr.size) < (knobs.MODEL_RATE if model_rate is None else model_rate)]
     model = _draw(rng, "model", code, with_model.size)
     before = rng.random(with_model.size) < 0.5
     out[with_model] = np.where(before, model + " " + out[with_model], out[with_model] + " " + model)

@@ -60,6 +60,7 @@ class Profile:
     html_rate: float | None = None  # share of descriptions laid out with HTML tags
     sentence_count_p: tuple[float, ...] | None = None  # P(1..n sentences) of a description
     entity_rate: float | None = None  # share of descriptions HTML-escaped (&eacute;, &#39;)
+    model_rate: float | None = None  # share of French titles carrying an invented model name
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def _profiles(data: Mapping[str, Any]) -> dict[int, Profile]:
             html_rate=_share(table, "html_rate", where) if "html_rate" in table else None,
             sentence_count_p=tuple(float(p) for p in sentences) if sentences else None,
             entity_rate=_share(table, "entity_rate", where) if "entity_rate" in table else None,
+            model_rate=_share(table, "model_rate", where) if "model_rate" in table else None,
         )
     missing = sorted(set(CATEGORY_CODES) - set(profiles))
     if missing:

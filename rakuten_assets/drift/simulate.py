@@ -25,7 +25,7 @@ drifted days in the window; 30 clean days gave 30 OK reports, no signal above PS
   by invented brand / product names of the same length that the model's vocabulary never saw
   (a new product line). Text length and word count are unchanged by construction; mean
   unknown-token share 0.06 -> 0.39, PSI 0.20 / 0.57; confidence PSI 0.01 / 0.05.
-* ``longer_texts``: each description is extended to 1,500-2,500+ characters with other
+* ``longer_texts``: each description is extended to 3,000-5,000+ characters with other
   listings' descriptions (half of the same category, half of any: same-category padding alone
   made the model markedly more confident), each title gets a second same-category title.
   Text-length and word-count PSI 0.45 / 1.15; confidence, class, unknown share < 0.03.
@@ -92,7 +92,7 @@ SHIFT_SHARE: Final = 0.9
 #: Share of the words of 3+ letters that ``new_vocabulary`` replaces by invented names.
 REPLACE_RATE: Final = 0.5
 #: ``longer_texts`` grows each description to at least a length drawn in this range (chars).
-LONG_DESCRIPTION_CHARS: Final = (1_500, 2_500)
+LONG_DESCRIPTION_CHARS: Final = (3_000, 5_000)
 SCORE_BATCH: Final = 1_000
 
 # Independent random streams per (seed, date): the listings, their timestamps, the drift.
@@ -275,7 +275,7 @@ def new_vocabulary(
 
 
 def longer_texts(listings: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Descriptions grown past 1,500-2,500 chars with other listings' text; titles doubled."""
+    """Descriptions grown past 3,000-5,000 chars with other listings' text; titles doubled."""
     pool = generate_catalog(max(4 * len(listings), 1_000), seed=_catalog_seed(rng))
     donors = pool[pool["description"].str.len() > 0]
     descriptions = donors["description"].tolist()
