@@ -173,7 +173,10 @@ def _draw(rng: np.random.Generator, field: str, code: int, m: int) -> np.ndarray
     out = np.empty(m, dtype=object)
     for source in np.unique(sources):
         rows = np.flatnonzero(sources == source)
-        words = _CATEGORIES[int(source)].get(field, own)
+        # A neighbour without this list lends nothing: the category's own words, rendered as
+        # its own (their nested slots are the category's lists, not the neighbour's).
+        owner = int(source) if field in _CATEGORIES[int(source)] else code
+        words = _CATEGORIES[owner][field]
         idx = _pick_idx(rng, words, rows.size)
         table, _, has_slot = _table(words)
         out[rows] = table[idx]
@@ -182,7 +185,7 @@ def _draw(rng: np.random.Generator, field: str, code: int, m: int) -> np.ndarray
             # Vocabulary entries such as "lot de {qty} paires" are templates themselves.
             for word_idx in np.unique(idx[nested]):
                 sub = rows[idx == word_idx]
-                out[sub] = _render(rng, words[int(word_idx)], int(source), sub.size)
+                out[sub] = _render(rng, words[int(word_idx)], owner, sub.size)
     return out
 
 
