@@ -163,7 +163,7 @@ def _draw(rng: np.random.Generator, field: str, code: int, m: int) -> np.ndarray
         return SLOT_DRAWERS[field](rng, m)
     if field == "model":
         return _model_names(rng, code, m)
-    own = _words_for(code, field)
+    _words_for(code, field)  # a clear KeyError when the category itself lacks the list
     # Borrow the neighbour's word for this slot with the category's mixing rate.
     sources = np.full(m, code)
     borrow = np.flatnonzero(rng.random(m) < knobs.MIX_RATE[code])
