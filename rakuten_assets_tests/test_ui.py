@@ -113,13 +113,14 @@ def build_store(root: Path, split: SplitCatalog, versions: int = 3) -> Store:
         _promote(store, version, week, f1, previous)
         previous = f1
     pipeline = registry.load_model(MODEL, numbers[-1])
-    # The gate's shadow scoring of the newest version beside the one before, on listings.
+    # The gate's shadow scoring of the newest version beside the one before (if any).
+    before = numbers[-2] if len(numbers) > 1 else None
     report = shadow.compare(
         pipeline,
-        registry.load_model(MODEL, numbers[-2]),
+        registry.load_model(MODEL, before) if before is not None else None,
         split.holdout[list(INPUT_COLUMNS)].head(300),
         candidate_version=numbers[-1],
-        production_version=numbers[-2],
+        production_version=before,
         start=datetime(2026, 1, 12, tzinfo=UTC),
         end=datetime(2026, 1, 19, tzinfo=UTC),
     )
