@@ -162,6 +162,14 @@ class PredictionLogger:
         self._commits.put(_Commit(records, future=future, loop=loop))
         await future
 
+    def append(self, records: Sequence[PredictionRecord]) -> None:
+        """Journal the records in the calling thread (write and ``fdatasync``); durable after.
+
+        For a caller that already batches its records (the micro-batch thread): no hand-off to
+        the journal thread and back, one sync for the whole batch all the same."""
+        if records:
+            self._append(records)
+
     def depth(self) -> int:
         return self._queue.qsize()
 
