@@ -24,7 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rakuten_assets.predictions import PredictionRecord, prediction_record, rank, unknown_share
+from rakuten_assets.predictions import (
+    PredictionRecord,
+    prediction_record,
+    rank_rows,
+    unknown_share,
+)
+from rakuten_assets.training.inference import LeanScorer
 from serving import metrics
 from serving.model_store import LoadedModel, ModelStore
 from serving.prediction_log import PredictionLogger
@@ -62,13 +68,19 @@ def score(
     loop. The answers are serialised here, once, from values that are
     valid by construction (model classes, probabilities, fresh UUIDs).
     """
-    probabilities = model.predict_proba([(item.designation, item.description) for item in items])
+    rows = [(item.designation, item.description) for item in items]
+    scorer = model.scorer
+    shares: Sequence[float | None] | None
+    if isinstance(scorer, LeanScorer):  # the unknown-token shares come from the same pass
+        probabilities, shares = scorer.score(rows)
+    else:
+        probabilities = scorer.predict_proba(rows)
+        shares = [unknown_share(model.pipeline, *row) for row in rows]
     predicted_at = datetime.now(UTC)
     done = time.perf_counter()
-    classes = model.classes
+    rankings = rank_rows(probabilities, model.classes, [item.top_k for item in items])
     scored = []
-    for item, row, arrived in zip(items, probabilities, started, strict=True):
-        ranked = rank(row, classes, item.top_k)
+    for i, (item, ranked, arrived) in enumerate(zip(items, rankings, started, strict=True)):
         best = ranked[0]
         prediction_id = str(uuid.uuid4())
         body = {
@@ -90,7 +102,7 @@ def score(
             description=item.description,
             ranked=ranked,
             latency_ms=(done - arrived) * 1000,
-            unknown_token_share=unknown_share(model.pipeline, item.designation, item.description),
+            unknown_token_share=shares[i] if shares is not None else None,
             productid=item.productid,
             imageid=item.imageid,
             capture=capture,

@@ -18,7 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
 from serving import metrics
-from serving.batching import Item, NoModelError, batch_body, observe, score
+from serving.batching import Item, NoModelError, Scored, batch_body, observe, score
+from serving.model_store import LoadedModel
 from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem
 from serving.state import ServingState
 
@@ -100,6 +101,16 @@ def _answer(body: bytes, model_version: int) -> Response:
     )
 
 
+def _score_and_journal(
+    state: ServingState, model: LoadedModel, items: list[Item], started: float
+) -> list[Scored]:
+    """One thread for the whole batch: scored, its records on disk with one write, counted."""
+    scored = score(model, items, [started] * len(items), state.settings.capture_inputs)
+    state.prediction_log.append([s.record for s in scored])
+    observe(scored)
+    return scored
+
+
 @router.post(
     "",
     summary="Classify one listing",
@@ -150,14 +161,7 @@ async def predict_batch(request: Request) -> Response:
     if model is None:
         raise _no_model(state)
     metrics.BATCH_SIZE.observe(len(body.items))
-    scored = await asyncio.to_thread(
-        score,
-        model,
-        [_item(item) for item in body.items],
-        [started] * len(body.items),
-        state.settings.capture_inputs,
-    )
-    await state.prediction_log.commit([s.record for s in scored])
-    observe(scored)
+    items = [_item(item) for item in body.items]
+    scored = await asyncio.to_thread(_score_and_journal, state, model, items, started)
     metrics.LATENCY.labels("batch").observe(time.perf_counter() - started)
     return _answer(batch_body(model.version, scored), model.version)
