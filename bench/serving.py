@@ -1,21 +1,26 @@
-"""Serving one registered model: our API vs ``mlflow models serve`` vs a constant FastAPI endpoint.
+"""Serving one registered model: our API vs ``mlflow models serve``, BentoML and a constant endpoint.
 
 The same registry version (trained with the real pipeline code on the synthetic catalog, in a
 temporary DATA_DIR with SQLite MLflow and product stores) is served by (a) our API
 (``uvicorn serving.app:create_app --factory``, prediction logging on), (b) ``mlflow models
 serve --env-manager local`` on ``models:/rakuten_classifier/<version>`` and (c) a FastAPI
 endpoint returning a constant under the same uvicorn (``bench/constant_app.py``: the HTTP
-ceiling on this machine). wrk sends single-item POSTs at 16 and at 64 connections (2 s warm-up,
+ceiling on this machine) and (d) BentoML 1.4.40 with adaptive batching (``batchable=True``),
+in its own virtualenv under ``var/bench/`` (same library versions as ours for the pickle),
+unpickling the same MLflow model's ``model.pkl``; a BentoML that cannot be installed or
+started is reported as not measured. wrk sends single-item POSTs at 16 and at 64 connections (2 s warm-up,
 then ``--duration`` s each); one server runs at a time, each with ``--workers`` workers. Then
 ``/predict/batch`` with 1,000 items (a few timed httpx calls), and the API is stopped with
 SIGTERM (its shutdown flushes the prediction log) before the rows of ``prediction_log`` are
 counted against the requests (a) answered with 2xx.
 
-Targets: (a) at 16 connections >= 5x the throughput of (b) and p99 <= 15 ms; (a) >= half of
-(c)'s throughput; zero lost prediction-log rows. wrk and the servers share the machine's cores.
+Targets: (a) at 16 connections >= 5x the throughput of (b) and p99 <= 15 ms, ahead of (d);
+(a) >= half of (c)'s throughput; zero lost prediction-log rows. wrk and the servers share the machine's cores.
 
     apt-get install -y wrk   # Debian
-    .venv/bin/python bench/serving.py [--rows 20000] [--duration 15] [--workers 1] [--keep]
+    .venv/bin/python -m bench.serving [--rows 20000] [--duration 15] [--workers 1] [--keep]
+
+(as a module: it reuses ``bench.drift.baseline_python`` for the BentoML virtualenv.)
 
 2026-11-26 22:20 UTC, ``.venv/bin/python bench/serving.py`` (defaults; 161 s in all; the machine
 was shared with other jobs, so compare rows of one run, not runs)::
