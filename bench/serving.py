@@ -1,21 +1,26 @@
-"""Serving one registered model: our API vs ``mlflow models serve`` vs a constant FastAPI endpoint.
+"""Serving one registered model: our API vs ``mlflow models serve``, BentoML and a constant endpoint.
 
 The same registry version (trained with the real pipeline code on the synthetic catalog, in a
 temporary DATA_DIR with SQLite MLflow and product stores) is served by (a) our API
 (``uvicorn serving.app:create_app --factory``, prediction logging on), (b) ``mlflow models
 serve --env-manager local`` on ``models:/rakuten_classifier/<version>`` and (c) a FastAPI
 endpoint returning a constant under the same uvicorn (``bench/constant_app.py``: the HTTP
-ceiling on this machine). wrk sends single-item POSTs at 16 and at 64 connections (2 s warm-up,
+ceiling on this machine) and (d) BentoML 1.4.40 with adaptive batching (``batchable=True``),
+in its own virtualenv under ``var/bench/`` (same library versions as ours for the pickle),
+unpickling the same MLflow model's ``model.pkl``; a BentoML that cannot be installed or
+started is reported as not measured. wrk sends single-item POSTs at 16 and at 64 connections (2 s warm-up,
 then ``--duration`` s each); one server runs at a time, each with ``--workers`` workers. Then
 ``/predict/batch`` with 1,000 items (a few timed httpx calls), and the API is stopped with
 SIGTERM (its shutdown flushes the prediction log) before the rows of ``prediction_log`` are
 counted against the requests (a) answered with 2xx.
 
-Targets: (a) at 16 connections >= 5x the throughput of (b) and p99 <= 15 ms; (a) >= half of
-(c)'s throughput; zero lost prediction-log rows. wrk and the servers share the machine's cores.
+Targets: (a) at 16 connections >= 5x the throughput of (b) and p99 <= 15 ms, ahead of (d);
+(a) >= half of (c)'s throughput; zero lost prediction-log rows. wrk and the servers share the machine's cores.
 
     apt-get install -y wrk   # Debian
-    .venv/bin/python bench/serving.py [--rows 20000] [--duration 15] [--workers 1] [--keep]
+    .venv/bin/python -m bench.serving [--rows 20000] [--duration 15] [--workers 1] [--keep]
+
+(as a module: it reuses ``bench.drift.baseline_python`` for the BentoML virtualenv.)
 
 2026-11-26 22:20 UTC, ``.venv/bin/python bench/serving.py`` (defaults; 161 s in all; the machine
 was shared with other jobs, so compare rows of one run, not runs)::
@@ -83,6 +88,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +97,7 @@ import mlflow
 import pandas as pd
 from sqlalchemy import func, select
 
+from bench.drift import baseline_python
 from rakuten_assets import registry
 from rakuten_assets.data.catalog import normalise_catalog, split_catalog
 from rakuten_assets.data.synthetic import generate_catalog
@@ -111,6 +118,52 @@ TARGET_VS_MLFLOW = 5.0
 TARGET_P99_MS = 15.0
 TARGET_VS_CEILING = 0.5
 TARGET_BATCH_VS_BARE = 0.7
+BENTOML_VENV = PROJECT_ROOT / "var" / "bench" / "bentoml-venv"
+#: BentoML's batch limits for the baseline: as large a batch as ours (API_MICROBATCH_MAX_SIZE),
+#: and a latency budget that never makes it refuse a request under this load.
+BENTOML_MAX_BATCH = 64
+BENTOML_MAX_LATENCY_MS = 10_000
+
+#: The BentoML baseline (run in its own virtualenv): the registered Pipeline unpickled from the
+#: MLflow model's own ``model.pkl``, one ``predict_proba`` per adaptive batch, the top 3 classes.
+BENTOML_SERVICE = f"""\
+import os
+import pickle
+from typing import Any
+
+import bentoml
+import numpy as np
+import pandas as pd
+
+
+@bentoml.service(workers=int(os.environ["BENCH_WORKERS"]))
+class Classifier:
+    def __init__(self) -> None:
+        with open(os.environ["BENCH_MODEL_PICKLE"], "rb") as handle:
+            self.pipeline = pickle.load(handle)
+        self.classes = [int(c) for c in self.pipeline.classes_]
+
+    @bentoml.api(
+        batchable=True, max_batch_size={BENTOML_MAX_BATCH}, max_latency_ms={BENTOML_MAX_LATENCY_MS}
+    )
+    def predict(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        frame = pd.DataFrame(
+            [(item["designation"], item.get("description")) for item in items],
+            columns=["designation", "description"],
+        )
+        answers = []
+        for row in self.pipeline.predict_proba(frame):
+            top = np.argsort(-row, kind="stable")[:3]
+            answers.append({{
+                "prdtypecode": self.classes[top[0]],
+                "confidence": round(float(row[top[0]]), 6),
+                "top_k": [
+                    {{"prdtypecode": self.classes[i], "probability": round(float(row[i]), 6)}}
+                    for i in top
+                ],
+            }})
+        return answers
+"""
 
 
 # --- wrk --------------------------------------------------------------------------------------
@@ -316,6 +369,65 @@ def bare_rates(tracking_uri: str, version: int, items: list[dict[str, str]]) -> 
     return rates
 
 
+def bentoml_requirements() -> tuple[str, ...]:
+    """BentoML, and the versions of this virtualenv's libraries that the pickle needs."""
+    pinned = ("scikit-learn", "scipy", "numpy", "pandas")
+    return ("bentoml==1.4.40", *(f"{name}=={metadata.version(name)}" for name in pinned))
+
+
+def run_bentoml(
+    root: Path,
+    tracking_uri: str,
+    version: int,
+    one: dict[str, str],
+    scripts: Path,
+    duration: int,
+    workers: int,
+) -> tuple[dict[int, WrkResult], float] | str:
+    """BentoML serving the same registered model; the reason instead when it cannot run.
+
+    Its batchable API takes a list: each request sends ``{"items": [<the same listing>]}``
+    and the adaptive batcher concatenates the lists of concurrent requests."""
+    try:
+        python = baseline_python(BENTOML_VENV, bentoml_requirements(), "bentoml, sklearn, pandas")
+    except (subprocess.CalledProcessError, OSError) as exc:
+        return f"its virtualenv could not be built ({exc})"
+    mlflow.set_tracking_uri(tracking_uri)
+    model_dir = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL}/{version}"))
+    workdir = root / "bentoml"
+    workdir.mkdir()
+    (workdir / "service.py").write_text(BENTOML_SERVICE)
+    port = free_port()
+    command = [
+        str(python.parent / "bentoml"), "serve", "service:Classifier", "--host", "127.0.0.1",
+        "--port", str(port),
+    ]  # fmt: skip
+    env = {
+        "BENCH_MODEL_PICKLE": str(model_dir / "model.pkl"),
+        "BENCH_WORKERS": str(workers),
+        "BENTOML_HOME": str(workdir / "home"),
+        "BENTOML_DO_NOT_TRACK": "True",
+        # The pickle refers to the cleaning functions of rakuten_assets.training.text.
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    script = lua_script(scripts, "bentoml", {"items": [one]})
+    url = f"http://127.0.0.1:{port}/predict"
+    try:
+        with running(
+            command,
+            health_url=f"http://127.0.0.1:{port}/readyz",
+            log_path=workdir / "bentoml.log",
+            env=env,
+            cwd=workdir,
+        ) as served_by:
+            httpx.post(url, json={"items": [one]}, timeout=30).raise_for_status()
+            results, _ = load(url, script, duration)
+            return results, group_rss_mb(served_by.pid)
+    except (RuntimeError, httpx.HTTPError, subprocess.CalledProcessError) as exc:
+        return f"it failed ({type(exc).__name__}; see {workdir / 'bentoml.log'})"
+
+
 @dataclass
 class Ours:
     """One run of our API: wrk results, /predict/batch rates, what the log holds afterwards."""
@@ -454,6 +566,9 @@ def main() -> None:
             ceiling, _ = load(f"http://127.0.0.1:{port}/predict", api_lua, args.duration)
             ceiling_rss = group_rss_mb(constant.pid)
 
+        # (d) BentoML with adaptive batching, same model, its own virtualenv.
+        bento = run_bentoml(root, tracking_uri, version, one, scripts, args.duration, args.workers)
+
         print(
             f"\nsingle-item POSTs, wrk -t2, {args.duration} s per run after a {WARMUP_SECONDS} s "
             f"warm-up; (b) and (c) with {args.workers} uvicorn worker(s); wrk and the servers "
@@ -469,12 +584,17 @@ def main() -> None:
             "(b) mlflow models serve (local env)": (theirs, theirs_rss),
             "(c) constant FastAPI (HTTP ceiling)": (ceiling, ceiling_rss),
         }
+        bento_name = "(d) BentoML 1.4.40, batchable=True"
+        if not isinstance(bento, str):
+            table[bento_name] = bento
         for name, (results, rss) in table.items():
             for connections, r in results.items():
                 print(
                     f"{name:<38} {connections:>5} {r.rps:>9,.0f} {r.p50_ms:>8.2f} "
                     f"{r.p99_ms:>8.2f} {r.non_2xx:>8} {r.socket_errors:>8} {rss:>7,.0f}"
                 )
+        if isinstance(bento, str):
+            print(f"{bento_name:<38} not measured: {bento}")
 
         print(f"\n/predict/batch, {BATCH_ITEMS:,} items, items/s (median of {BATCH_CALLS} calls):")
         for n, run in ours.items():
@@ -504,6 +624,12 @@ def main() -> None:
             f"  p99 <= {TARGET_P99_MS:g} ms at 16 conns: {a16.p99_ms:.2f} ms  "
             f"{verdict(a16.p99_ms <= TARGET_P99_MS)}"
         )
+        if not isinstance(bento, str):
+            d16 = bento[0][16]
+            print(
+                f"  ahead of BentoML (d) at 16 conns: {a16.rps / d16.rps:.1f}x  "
+                f"{verdict(a16.rps > d16.rps)}"
+            )
         for connections in CONNECTIONS:
             share = best.results[connections].rps / ceiling[connections].rps
             print(

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rakuten_assets.categories import CATEGORY_LABELS
 from rakuten_assets.db import prediction_inputs, prediction_log
+from rakuten_assets.training.inference import LeanScorer, UnsupportedModel, lean_scorer
 from rakuten_assets.training.text import clean_text
 
 #: How many ranked classes a prediction returns and logs unless asked otherwise.
@@ -57,14 +58,35 @@ def rank(
     return ranked
 
 
+def rank_rows(
+    probabilities: npt.NDArray[np.floating[Any]],
+    classes: Sequence[Any] | np.ndarray,
+    ks: Sequence[int],
+) -> list[list[RankedClass]]:
+    """``rank`` of every row of ``probabilities`` (row i to ``ks[i]`` classes), one sort for all."""
+    if len(ks) == 0:
+        return []
+    order = np.argsort(-probabilities, axis=1, kind="stable")[:, : max(ks)]
+    codes = [int(code) for code in classes]
+    labels = [CATEGORY_LABELS.get(code, str(code)) for code in codes]
+    ranked = []
+    for row, top, k in zip(probabilities, order.tolist(), ks, strict=True):
+        ranked.append([RankedClass(codes[i], labels[i], round(float(row[i]), 6)) for i in top[:k]])
+    return ranked
+
+
 @dataclass(frozen=True)
 class VocabularyProbe:
     """The word vocabulary of a fitted model and the function that tokenizes like it does.
 
     Text length and word count miss a change of vocabulary (new brands, new product lines with
     titles of the usual length); the share of tokens the model never saw catches it, for one
-    dictionary lookup per token. Tokens are produced as the model's word vectorizer produces
-    them (after the model's own cleaning), so the share means "unknown to this model".
+    dictionary lookup per token. The tokens are the single words of the model's word
+    vectorizer's own analysis (its preprocessing, tokenizer and stop words; word n-grams left
+    out), so the share means "unknown to this model". For a model the lean scorer serves,
+    :func:`unknown_share` takes them from the scorer's pass over the model's own cleaned field
+    (``LeanScorer.unknown_shares``); this probe, over ``designation . description`` cleaned by
+    ``clean_text``, is for any other model with a word vectorizer.
     """
 
     vocabulary: frozenset[str]
@@ -113,18 +135,42 @@ def probe_for(model: Any) -> VocabularyProbe | None:
     vectorizer = _word_vectorizer(model)
     probe = None
     if vectorizer is not None:
-        preprocess = vectorizer.build_preprocessor()
-        split = vectorizer.build_tokenizer()
-        # Unigrams only: with word n-grams the vocabulary also holds "a b" entries, and a token
-        # is "known" when the unigram is.
+        analyze = vectorizer.build_analyzer()
+        # Single words only: with word n-grams the vocabulary also holds "a b" entries, and a
+        # token is "known" when the single word is.
         vocabulary = frozenset(term for term in vectorizer.vocabulary_ if " " not in term)
-        probe = VocabularyProbe(vocabulary, lambda text: split(preprocess(text)))
+        probe = VocabularyProbe(
+            vocabulary, lambda text: [term for term in analyze(text) if " " not in term]
+        )
     _PROBES[model] = probe
     return probe
 
 
+_LEAN: weakref.WeakKeyDictionary[Any, LeanScorer | None] = weakref.WeakKeyDictionary()
+
+
+def _lean(model: Any) -> LeanScorer | None:
+    try:
+        return _LEAN[model]
+    except KeyError:
+        pass
+    try:
+        scorer: LeanScorer | None = lean_scorer(model)
+    except UnsupportedModel:
+        scorer = None
+    _LEAN[model] = scorer
+    return scorer
+
+
 def unknown_share(model: Any, designation: str, description: str | None) -> float | None:
-    """Share of the listing's word tokens that ``model`` never saw; None without a word block."""
+    """Share of the listing's word tokens that ``model`` never saw; None without a word block.
+
+    The lean scorer's definition (``LeanScorer.unknown_shares``) for a model it serves, the
+    probe's (``VocabularyProbe``) for any other."""
+    scorer = _lean(model)
+    if scorer is not None:
+        shares = scorer.unknown_shares([(designation, description)])
+        return shares[0] if shares is not None else None
     probe = probe_for(model)
     return probe.unknown_share(designation, description) if probe is not None else None
 

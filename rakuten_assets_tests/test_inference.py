@@ -181,3 +181,47 @@ def test_a_binary_model_falls_back() -> None:
     scorer = scorer_for(model)
     assert isinstance(scorer, PipelineScorer)
     assert "binary" in scorer.reason
+
+
+def _expected_shares(model: Pipeline, frame: pd.DataFrame) -> list[float]:
+    """The unknown-token share from the fitted objects themselves: the model's cleaning step,
+    then its word vectorizer's analyzer on the field it reads; single words only."""
+    fields = model.steps[0][1].transform(frame[list(INPUT_COLUMNS)])
+    _, vectorizer, column = next(
+        t for t in model.steps[1][1].transformers_ if getattr(t[1], "analyzer", "") == "word"
+    )
+    analyze = vectorizer.build_analyzer()
+    shares = []
+    for text in fields[column]:
+        words = [term for term in analyze(text) if " " not in term]
+        unknown = sum(1 for word in words if word not in vectorizer.vocabulary_)
+        shares.append(round(unknown / len(words), 6) if words else 0.0)
+    return shares
+
+
+@pytest.mark.parametrize("model_name", ["default", "variant"])
+def test_unknown_shares_come_from_the_word_blocks_own_analysis(
+    models: dict[str, Any], listings: dict[str, pd.DataFrame], model_name: str
+) -> None:
+    model = models[model_name]
+    lean = lean_scorer(model)
+    frame = listings["real format"].head(500)
+    expected = _expected_shares(model, frame)
+    assert lean.unknown_shares(_rows(frame)) == expected
+    probabilities, shares = lean.score(_rows(frame))
+    assert shares == expected  # the scoring pass gives the same values
+    assert np.array_equal(probabilities, lean.predict_proba(_rows(frame)))
+    assert 0 < sum(expected) < len(expected)  # some words known, some not
+
+
+def test_unknown_share_of_made_up_and_known_words(models: dict[str, Any]) -> None:
+    lean = lean_scorer(models["default"])
+    assert lean.words is not None
+    vocabulary = lean.blocks[lean.words].vocabulary
+    assert "coussin" in vocabulary
+    assert "zzqxv" not in vocabulary
+    assert lean.unknown_shares([("Coussin zzqxv", None), ("zzqxv", ""), ("!!", None)]) == [
+        0.5,
+        1.0,
+        0.0,  # no word at all: nothing unknown
+    ]

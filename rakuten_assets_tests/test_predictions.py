@@ -23,6 +23,7 @@ from rakuten_assets.predictions import (
     prediction_record,
     probe_for,
     rank,
+    rank_rows,
     unknown_share,
 )
 from rakuten_assets.training.model import ModelParams, fit
@@ -66,6 +67,18 @@ def test_rank_keeps_the_model_order_on_ties() -> None:
 @pytest.mark.parametrize("k", [3, 27])
 def test_rank_with_k_at_or_over_the_number_of_classes_ranks_them_all(k: int) -> None:
     assert len(rank(np.array([0.2, 0.5, 0.3]), [10, 40, 50], k)) == 3
+
+
+def test_rank_rows_ranks_each_row_as_rank_does() -> None:
+    rng = np.random.default_rng(3)
+    probabilities = rng.dirichlet(np.ones(5), size=40)
+    probabilities[0] = [0.25, 0.25, 0.5, 0.0, 0.0]  # a tie keeps the model order
+    classes = np.array([2583, 10, 40, 1920, 99])
+    ks = [int(k) for k in rng.integers(1, 7, size=40)]
+    assert rank_rows(probabilities, classes, ks) == [
+        rank(row, classes, k) for row, k in zip(probabilities, ks, strict=True)
+    ]
+    assert rank_rows(probabilities[:0], classes, []) == []
 
 
 def test_rank_rounds_to_six_decimals_and_names_an_unknown_code_by_its_number() -> None:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from rakuten_assets.db import get_engine
 from rakuten_assets.settings import Settings, get_settings
@@ -144,4 +147,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(control.router)
     app.include_router(monitoring.router)
+    _document_request_bodies(app, predict.REQUEST_MODELS)
     return app
+
+
+def _document_request_bodies(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
+    """Add the schemas of bodies that routes validate themselves to the OpenAPI components.
+
+    Those routes declare no body parameter (FastAPI would parse it first), only a
+    ``requestBody`` that refers to ``#/components/schemas/<model>``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()  # cached in app.openapi_schema, completed here once
+        _, definitions = models_json_schema(
+            [(model, "validation") for model in models],
+            ref_template="#/components/schemas/{model}",
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in definitions.get("$defs", {}).items():
+            components.setdefault(name, definition)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

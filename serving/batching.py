@@ -5,9 +5,10 @@ and every per-request step on the event loop holds the GIL while other requests 
 concurrent ``/predict`` calls wait on one asyncio queue; one consumer takes whatever is queued
 (up to ``max_size``, waiting at most ``max_wait`` for company) and hands the batch to a worker
 thread, which does everything that can be done once per batch (:func:`score`): the model call,
-the ranking, the unknown-token share, the log records, each answer's JSON. The records are
-then journalled with one group commit (``PredictionLogger.commit``), counted in the metrics, and
-only then are the requests answered, while the next batch is already being scored.
+the ranking, the unknown-token share, the log records, each answer's JSON, then the journal
+write of the batch's records (one ``fdatasync``, in that same thread: a hand-off to the journal
+thread and back cost more than the sync) and the metrics. Only then are the requests answered;
+the event loop itself only queues the requests, hands the batch over and sets the answers.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rakuten_assets.predictions import PredictionRecord, prediction_record, rank, unknown_share
+from rakuten_assets.predictions import (
+    PredictionRecord,
+    prediction_record,
+    rank_rows,
+    unknown_share,
+)
+from rakuten_assets.training.inference import LeanScorer
 from serving import metrics
 from serving.model_store import LoadedModel, ModelStore
 from serving.prediction_log import PredictionLogger
@@ -61,13 +68,19 @@ def score(
     loop. The answers are serialised here, once, from values that are
     valid by construction (model classes, probabilities, fresh UUIDs).
     """
-    probabilities = model.predict_proba([(item.designation, item.description) for item in items])
+    rows = [(item.designation, item.description) for item in items]
+    scorer = model.scorer
+    shares: Sequence[float | None] | None
+    if isinstance(scorer, LeanScorer):  # the unknown-token shares come from the same pass
+        probabilities, shares = scorer.score(rows)
+    else:
+        probabilities = scorer.predict_proba(rows)
+        shares = [unknown_share(model.pipeline, *row) for row in rows]
     predicted_at = datetime.now(UTC)
     done = time.perf_counter()
-    classes = model.classes
+    rankings = rank_rows(probabilities, model.classes, [item.top_k for item in items])
     scored = []
-    for item, row, arrived in zip(items, probabilities, started, strict=True):
-        ranked = rank(row, classes, item.top_k)
+    for i, (item, ranked, arrived) in enumerate(zip(items, rankings, started, strict=True)):
         best = ranked[0]
         prediction_id = str(uuid.uuid4())
         body = {
@@ -89,7 +102,7 @@ def score(
             description=item.description,
             ranked=ranked,
             latency_ms=(done - arrived) * 1000,
-            unknown_token_share=unknown_share(model.pipeline, item.designation, item.description),
+            unknown_token_share=shares[i] if shares is not None else None,
             productid=item.productid,
             imageid=item.imageid,
             capture=capture,
@@ -113,8 +126,8 @@ def batch_body(model_version: int, scored: Sequence[Scored]) -> bytes:
 def observe(scored: Sequence[Scored]) -> None:
     """The per-prediction metrics of a journalled batch, counted once per predicted class.
 
-    Called after the group commit: a prediction that was never answered (the journal write
-    failed) is not counted either."""
+    Called after the journal write: a prediction that was never answered (the write failed) is
+    not counted either."""
     for code, count in Counter(s.record.predicted_code for s in scored).items():
         metrics.PREDICTIONS.labels(str(code)).inc(count)
     for s in scored:
@@ -148,7 +161,10 @@ class MicroBatcher:
         self.max_wait = max_wait_seconds
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._commits: set[asyncio.Task[None]] = set()
+        #: The batch being scored and journalled, and its job.
+        self._in_flight: tuple[LoadedModel, list[_Pending], asyncio.Future[list[Scored]]] | None = (
+            None
+        )
         # One thread: batches are scored one after the other while the next one fills up.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="micro-batch")
 
@@ -160,8 +176,10 @@ class MicroBatcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        # Batches already scored are answered once their records are on disk.
-        await asyncio.gather(*self._commits, return_exceptions=True)
+        if self._in_flight is not None:  # scored while we stopped: answered once on disk
+            model, batch, job = self._in_flight
+            self._in_flight = None
+            await _settle(model, batch, job)
         while not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():
@@ -201,38 +219,46 @@ class MicroBatcher:
                 _fail(batch, NoModelError("no model loaded"))
                 continue
             metrics.BATCH_SIZE.observe(len(batch))
-            try:
-                scored = await loop.run_in_executor(
-                    self._executor,
-                    score,
-                    model,
-                    [p.item for p in batch],
-                    [p.started for p in batch],
-                    self.capture_inputs,
-                )
-            except Exception as exc:
-                _fail(batch, exc)
-                continue
-            # Journalled while the next batch is scored.
-            task = asyncio.create_task(self._answer(model, batch, scored))
-            self._commits.add(task)
-            task.add_done_callback(self._commits.discard)
+            job = loop.run_in_executor(
+                self._executor,
+                self._score_and_journal,
+                model,
+                [p.item for p in batch],
+                [p.started for p in batch],
+            )
+            self._in_flight = (model, batch, job)
+            # Shielded: a stop while the batch is scored lets ``stop`` answer it once journalled.
+            await _settle(model, batch, asyncio.shield(job))
+            self._in_flight = None
 
-    async def _answer(
-        self, model: LoadedModel, batch: list[_Pending], scored: list[Scored]
-    ) -> None:
-        try:
-            await self.prediction_log.commit([s.record for s in scored])
-        except Exception as exc:
-            _fail(batch, exc)
-            return
+    def _score_and_journal(
+        self, model: LoadedModel, items: list[Item], started: list[float]
+    ) -> list[Scored]:
+        """The batch scored, its records on disk (one sync) and counted: all in the batch
+        thread, so the event loop only hands the batch over and hands the answers out."""
+        scored = score(model, items, started, self.capture_inputs)
+        self.prediction_log.append([s.record for s in scored])
+        # After the journal write: a prediction that is never answered is not counted either.
         observe(scored)
         now = time.perf_counter()
         histogram = metrics.LATENCY.labels("predict")
-        for pending, answer in zip(batch, scored, strict=True):
-            histogram.observe(now - pending.started)
-            if not pending.future.done():
-                pending.future.set_result((model, answer))
+        for arrived in started:
+            histogram.observe(now - arrived)
+        return scored
+
+
+async def _settle(
+    model: LoadedModel, batch: list[_Pending], job: asyncio.Future[list[Scored]]
+) -> None:
+    """Answer the batch with what its job scored and journalled, or with the job's error."""
+    try:
+        scored = await job
+    except Exception as exc:
+        _fail(batch, exc)
+        return
+    for pending, answer in zip(batch, scored, strict=True):
+        if not pending.future.done():
+            pending.future.set_result((model, answer))
 
 
 def _fail(batch: list[_Pending], exc: Exception) -> None:

@@ -55,6 +55,8 @@ RETRY_SECONDS = 1.0
 #: How often an idle logger checks that the database still answers (for /ready), and looks for
 #: segments left by processes that stopped.
 PING_SECONDS = 5.0
+#: How long the writer waits for more records to share an insert with the first one.
+INSERT_GATHER_SECONDS = 0.1
 #: How often the writer deletes captured inputs past their retention (and once at start).
 PURGE_SECONDS = 3600.0
 
@@ -161,6 +163,14 @@ class PredictionLogger:
         future: asyncio.Future[None] = loop.create_future()
         self._commits.put(_Commit(records, future=future, loop=loop))
         await future
+
+    def append(self, records: Sequence[PredictionRecord]) -> None:
+        """Journal the records in the calling thread (write and ``fdatasync``); durable after.
+
+        For a caller that already batches its records (the micro-batch thread): no hand-off to
+        the journal thread and back, one sync for the whole batch all the same."""
+        if records:
+            self._append(records)
 
     def depth(self) -> int:
         return self._queue.qsize()
@@ -282,6 +292,10 @@ class PredictionLogger:
             first = self._queue.get(timeout=self.flush_seconds)
         except queue.Empty:
             return []
+        if self._queue.qsize() < self.batch_size - 1:
+            # The records are on disk already: gather a few more for the same insert (each
+            # insert and commit has a fixed cost that a trickle of records would pay each).
+            self._stop.wait(min(self.flush_seconds, INSERT_GATHER_SECONDS))
         return [first, *self._drain(self.batch_size - 1)]
 
     def _run(self) -> None:

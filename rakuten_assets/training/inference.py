@@ -97,19 +97,29 @@ class _Block:
     idf: npt.NDArray[np.floating[Any]] | None
     norm: str | None
     dtype: Any
+    #: A word analyzer whose terms include single words (the unknown-token share's block).
+    has_words: bool = False
+    #: It also makes word n-grams (``"a b"`` terms), which the unknown-token share skips.
+    has_ngrams: bool = False
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_array:
-        """The block's tf-idf matrix of ``texts``, computed as ``TfidfVectorizer.transform``."""
+    def transform(self, texts: Sequence[str], shares: list[float] | None = None) -> sp.csr_array:
+        """The block's tf-idf matrix of ``texts``, computed as ``TfidfVectorizer.transform``.
+
+        With ``shares``, the unknown-token share of each text is appended to it, from the same
+        analysis (see :meth:`LeanScorer.unknown_shares`)."""
         vocabulary = self.vocabulary
         indices: list[int] = []
         counts: list[int] = []
         indptr = [0]
         for text in texts:
             row: dict[int, int] = {}
-            for term in self.analyze(text):
+            terms = self.analyze(text)
+            for term in terms:
                 j = vocabulary.get(term)
                 if j is not None:
                     row[j] = row.get(j, 0) + 1
+            if shares is not None:
+                shares.append(self._unknown_share(terms, row))
             ordered = sorted(row)  # sklearn sorts the indices of each row
             indices.extend(ordered)
             counts.extend(row[j] for j in ordered)
@@ -134,6 +144,15 @@ class _Block:
         elif self.norm == "l1":
             inplace_csr_row_normalize_l1(matrix)
         return matrix
+
+    def _unknown_share(self, terms: list[str], row: dict[int, int]) -> float:
+        if self.has_ngrams:
+            words = [term for term in terms if " " not in term]
+            total = len(words)
+            known = sum(1 for word in words if word in self.vocabulary)
+        else:  # every term is a word; the row counts those in the vocabulary
+            total, known = len(terms), sum(row.values())
+        return round((total - known) / total, 6) if total else 0.0
 
 
 def _block(vectorizer: Any, field: str | None) -> _Block:
@@ -165,6 +184,8 @@ def _block(vectorizer: Any, field: str | None) -> _Block:
         idf=idf,
         norm=vectorizer.norm,
         dtype=dtype,
+        has_words=vectorizer.analyzer == "word" and vectorizer.ngram_range[0] == 1,
+        has_ngrams=vectorizer.analyzer == "word" and vectorizer.ngram_range[1] > 1,
     )
 
 
@@ -228,18 +249,43 @@ class LeanScorer:
     offsets: tuple[int, ...]
     coef_t: np.ndarray
     intercept: np.ndarray
+    #: The index of the block whose analysis defines the unknown-token share (the first word
+    #: block that makes single words), None when the model has none.
+    words: int | None = None
 
     def predict_proba(self, rows: Sequence[Row]) -> npt.NDArray[np.float64]:
         """Class probabilities of raw ``(designation, description)`` rows (description may be None)."""
+        return self.score(rows)[0]
+
+    def unknown_shares(self, rows: Sequence[Row]) -> list[float] | None:
+        """The unknown-token share of each row, None when the model has no word block.
+
+        The share of the single words that the model's word block makes of the row (its own
+        cleaning, analyzer, stop words and accents; word n-grams left out) that are not in its
+        fitted vocabulary; 0.0 for a row without any word. :meth:`score` gives the same values
+        from its own pass."""
+        if self.words is None:
+            return None
+        block = self.blocks[self.words]
+        shares: list[float] = []
+        block.transform([self.clean(row)[block.field] for row in rows], shares)
+        return shares
+
+    def score(self, rows: Sequence[Row]) -> tuple[npt.NDArray[np.float64], list[float] | None]:
+        """The class probabilities of the rows and their unknown-token shares, in one pass."""
         fields = [self.clean(row) for row in rows]
-        blocks = [block.transform([f[block.field] for f in fields]) for block in self.blocks]
+        shares: list[float] | None = [] if self.words is not None else None
+        blocks = [
+            block.transform([f[block.field] for f in fields], shares if i == self.words else None)
+            for i, block in enumerate(self.blocks)
+        ]
         # The product of sklearn's ``X @ coef_.T + intercept_`` in its dtype and order of sums.
         scores = np.asarray(_stack(blocks, self.offsets) @ self.coef_t) + self.intercept
         # sklearn's ``softmax`` for a NumPy array, step by step.
         scores -= scores.max(axis=1).reshape((-1, 1))
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=1).reshape((-1, 1))
-        return scores
+        return scores, shares
 
 
 def lean_scorer(pipeline: Any) -> LeanScorer:
@@ -270,6 +316,7 @@ def lean_scorer(pipeline: Any) -> LeanScorer:
         offsets=tuple(int(o) for o in np.cumsum([0, *sizes[:-1]])),
         coef_t=coef.T,
         intercept=np.asarray(classifier.intercept_),
+        words=next((i for i, block in enumerate(blocks) if block.has_words), None),
     )
 
 

@@ -1,23 +1,37 @@
-"""`POST /predict` and `POST /predict/batch`."""
+"""`POST /predict` and `POST /predict/batch`.
+
+Both read the raw body and validate it with a cached pydantic ``TypeAdapter.validate_json``
+(one pass from bytes to the validated model, no ``json.loads`` and no FastAPI body machinery);
+a validation error is answered as FastAPI's own 422 (``detail[].loc`` starts with ``"body"``).
+The request schemas stay in the OpenAPI document through ``openapi_extra`` (``serving.app``
+adds the models to its components). Answers are serialised once, with the batch.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from serving import metrics
-from serving.batching import Item, NoModelError, batch_body, observe, score
-from serving.deps import StateDep
+from serving.batching import Item, NoModelError, Scored, batch_body, observe, score
+from serving.model_store import LoadedModel
 from serving.schemas import BatchPrediction, BatchRequest, Prediction, PredictItem
 from serving.state import ServingState
 
 #: The client-token check is added by ``create_app`` only when API_CLIENT_TOKEN is set: a
 #: dependency costs per request even when it has nothing to check.
 router = APIRouter(prefix="/predict", tags=["predict"])
+
+#: The request models validated straight from the body bytes (built once).
+_ONE = TypeAdapter(PredictItem)
+_BATCH = TypeAdapter(BatchRequest)
+#: The models whose JSON schemas ``serving.app`` adds to the OpenAPI components.
+REQUEST_MODELS = (PredictItem, BatchRequest)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "API_CLIENT_TOKEN is set and no bearer token was sent."},
@@ -26,6 +40,35 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid input; `detail[].loc` names the field."},
     503: {"description": "No model loaded yet; retry after `Retry-After` seconds."},
 }
+
+
+def _body_schema(model: type[Any]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route that reads its body itself."""
+    reference = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}
+    }
+
+
+_T = TypeVar("_T")
+
+
+def _validate(adapter: TypeAdapter[_T], body: bytes) -> _T:
+    try:
+        return adapter.validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [_body_error(e) for e in exc.errors(include_url=False)]
+        ) from None
+
+
+def _body_error(error: Any) -> dict[str, Any]:
+    """A pydantic error in FastAPI's shape: the location starts with "body", and a body that is
+    not JSON is not echoed back (its bytes may not even be text)."""
+    located = {**error, "loc": ("body", *error["loc"])}
+    if isinstance(located.get("input"), bytes):
+        located["input"] = {}
+    return located
 
 
 def _check_lengths(item: PredictItem, limit: int, where: str) -> None:
@@ -52,18 +95,40 @@ def _no_model(state: ServingState) -> HTTPException:
     )
 
 
-@router.post("", summary="Classify one listing", response_model=Prediction, responses=_ERRORS)
-async def predict(item: PredictItem, state: StateDep) -> Response:
+def _answer(body: bytes, model_version: int) -> Response:
+    return Response(
+        body, media_type="application/json", headers={"X-Model-Version": str(model_version)}
+    )
+
+
+def _score_and_journal(
+    state: ServingState, model: LoadedModel, items: list[Item], started: float
+) -> list[Scored]:
+    """One thread for the whole batch: scored, its records on disk with one write, counted."""
+    scored = score(model, items, [started] * len(items), state.settings.capture_inputs)
+    state.prediction_log.append([s.record for s in scored])
+    observe(scored)
+    return scored
+
+
+@router.post(
+    "",
+    summary="Classify one listing",
+    response_model=Prediction,
+    responses=_ERRORS,
+    openapi_extra=_body_schema(PredictItem),
+)
+async def predict(request: Request) -> Response:
     started = time.perf_counter()
+    state: ServingState = request.app.state.serving
+    item = _validate(_ONE, await request.body())
     _check_lengths(item, state.settings.api_max_field_chars, "")
     try:
         model, scored = await state.batcher.predict(_item(item), started)
     except NoModelError:
         raise _no_model(state) from None
     # Serialised once, with the batch (`Prediction` stays the documented schema).
-    return Response(
-        scored.body, media_type="application/json", headers={"X-Model-Version": str(model.version)}
-    )
+    return _answer(scored.body, model.version)
 
 
 @router.post(
@@ -71,9 +136,12 @@ async def predict(item: PredictItem, state: StateDep) -> Response:
     summary="Classify up to API_MAX_BATCH_ITEMS listings in one call",
     response_model=BatchPrediction,
     responses=_ERRORS,
+    openapi_extra=_body_schema(BatchRequest),
 )
-async def predict_batch(body: BatchRequest, state: StateDep) -> Response:
+async def predict_batch(request: Request) -> Response:
     started = time.perf_counter()
+    state: ServingState = request.app.state.serving
+    body = _validate(_BATCH, await request.body())
     limit = state.settings.api_max_batch_items
     if len(body.items) > limit:
         metrics.ERRORS.labels("validation").inc()
@@ -93,18 +161,7 @@ async def predict_batch(body: BatchRequest, state: StateDep) -> Response:
     if model is None:
         raise _no_model(state)
     metrics.BATCH_SIZE.observe(len(body.items))
-    scored = await asyncio.to_thread(
-        score,
-        model,
-        [_item(item) for item in body.items],
-        [started] * len(body.items),
-        state.settings.capture_inputs,
-    )
-    await state.prediction_log.commit([s.record for s in scored])
-    observe(scored)
+    items = [_item(item) for item in body.items]
+    scored = await asyncio.to_thread(_score_and_journal, state, model, items, started)
     metrics.LATENCY.labels("batch").observe(time.perf_counter() - started)
-    return Response(
-        batch_body(model.version, scored),
-        media_type="application/json",
-        headers={"X-Model-Version": str(model.version)},
-    )
+    return _answer(batch_body(model.version, scored), model.version)
