@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -65,6 +66,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
+
+# Runnable as a plain script from the repository root: bench/ is not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.drift import baseline_python
 from rakuten_assets.data.catalog import normalise_catalog, split_catalog

@@ -20,7 +20,7 @@ Targets: (a) at 16 connections >= 5x the throughput of (b) and p99 <= 15 ms, ahe
     apt-get install -y wrk   # Debian
     .venv/bin/python -m bench.serving [--rows 20000] [--duration 15] [--workers 1] [--keep]
 
-(as a module: it reuses ``bench.drift.baseline_python`` for the BentoML virtualenv.)
+(or as a script, ``.venv/bin/python bench/serving.py``; the BentoML virtualenv is built by ``bench.drift.baseline_python``.)
 
 2026-11-26 22:20 UTC, ``.venv/bin/python bench/serving.py`` (defaults; 161 s in all; the machine
 was shared with other jobs, so compare rows of one run, not runs)::
@@ -96,6 +96,9 @@ import httpx
 import mlflow
 import pandas as pd
 from sqlalchemy import func, select
+
+# Runnable as a plain script from the repository root: bench/ is not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.drift import baseline_python
 from rakuten_assets import registry
