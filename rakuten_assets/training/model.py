@@ -27,7 +27,7 @@ class ModelParams(BaseModel):
     title alone (typos, glued words, model names), multinomial LogisticRegression with balanced
     class weights, C=2, fitted by ``sag`` for 10 epochs (a budget: F1 plateaus by then). Real
     listings (5-fold CV): weighted F1 0.666 vs 0.602 for the original config; synthetic golden
-    holdout: 0.829 vs 0.791; 11 s CPU on the full synthetic pool. Evidence: ``docs/model.md``.
+    holdout: 0.887 vs 0.802; 18 s CPU on the full synthetic pool. Evidence: ``docs/model.md``.
     """
 
     word_ngram_max: int = Field(1, ge=1, le=3, description="word n-grams of length 1..N")
