@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -124,55 +124,61 @@ def _word_vectorizer(model: Any) -> TfidfVectorizer | None:
 
 
 _PROBES: weakref.WeakKeyDictionary[Any, VocabularyProbe | None] = weakref.WeakKeyDictionary()
+_LEAN: weakref.WeakKeyDictionary[Any, LeanScorer | None] = weakref.WeakKeyDictionary()
+T = TypeVar("T")
+
+
+def _memoised(cache: weakref.WeakKeyDictionary[Any, T], model: Any, build: Callable[[Any], T]) -> T:
+    """``build(model)`` once per model object (a None result included)."""
+    try:
+        return cache[model]
+    except KeyError:
+        pass
+    cache[model] = value = build(model)
+    return value
+
+
+def _build_probe(model: Any) -> VocabularyProbe | None:
+    vectorizer = _word_vectorizer(model)
+    if vectorizer is None:
+        return None
+    analyze = vectorizer.build_analyzer()
+    # Single words only: with word n-grams the vocabulary also holds "a b" entries, and a
+    # token is "known" when the single word is.
+    vocabulary = frozenset(term for term in vectorizer.vocabulary_ if " " not in term)
+    return VocabularyProbe(
+        vocabulary, lambda text: [term for term in analyze(text) if " " not in term]
+    )
 
 
 def probe_for(model: Any) -> VocabularyProbe | None:
     """The probe of a fitted model (built once per model object); None without a word block."""
+    return _memoised(_PROBES, model, _build_probe)
+
+
+def _build_lean(model: Any) -> LeanScorer | None:
     try:
-        return _PROBES[model]
-    except KeyError:
-        pass
-    vectorizer = _word_vectorizer(model)
-    probe = None
-    if vectorizer is not None:
-        analyze = vectorizer.build_analyzer()
-        # Single words only: with word n-grams the vocabulary also holds "a b" entries, and a
-        # token is "known" when the single word is.
-        vocabulary = frozenset(term for term in vectorizer.vocabulary_ if " " not in term)
-        probe = VocabularyProbe(
-            vocabulary, lambda text: [term for term in analyze(text) if " " not in term]
-        )
-    _PROBES[model] = probe
-    return probe
-
-
-_LEAN: weakref.WeakKeyDictionary[Any, LeanScorer | None] = weakref.WeakKeyDictionary()
-
-
-def _lean(model: Any) -> LeanScorer | None:
-    try:
-        return _LEAN[model]
-    except KeyError:
-        pass
-    try:
-        scorer: LeanScorer | None = lean_scorer(model)
+        return lean_scorer(model)
     except UnsupportedModel:
-        scorer = None
-    _LEAN[model] = scorer
-    return scorer
+        return None
+
+
+def unknown_shares(model: Any, rows: Sequence[tuple[str, str | None]]) -> list[float | None]:
+    """Share of each listing's word tokens that ``model`` never saw; None without a word block.
+
+    The lean scorer's definition (``LeanScorer.unknown_shares``, one pass over all the rows)
+    for a model it serves, the probe's (``VocabularyProbe``) for any other."""
+    scorer = _memoised(_LEAN, model, _build_lean)
+    if scorer is not None:
+        shares = scorer.unknown_shares(rows)
+        return list(shares) if shares is not None else [None] * len(rows)
+    probe = probe_for(model)
+    return [probe.unknown_share(d, e) if probe is not None else None for d, e in rows]
 
 
 def unknown_share(model: Any, designation: str, description: str | None) -> float | None:
-    """Share of the listing's word tokens that ``model`` never saw; None without a word block.
-
-    The lean scorer's definition (``LeanScorer.unknown_shares``) for a model it serves, the
-    probe's (``VocabularyProbe``) for any other."""
-    scorer = _lean(model)
-    if scorer is not None:
-        shares = scorer.unknown_shares([(designation, description)])
-        return shares[0] if shares is not None else None
-    probe = probe_for(model)
-    return probe.unknown_share(designation, description) if probe is not None else None
+    """``unknown_shares`` of one listing."""
+    return unknown_shares(model, [(designation, description)])[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from rakuten_assets.predictions import (
     PredictionRecord,
     prediction_record,
     rank_rows,
-    unknown_share,
+    unknown_shares,
 )
 from rakuten_assets.training.inference import LeanScorer
 from serving import metrics
@@ -75,7 +75,7 @@ def score(
         probabilities, shares = scorer.score(rows)
     else:
         probabilities = scorer.predict_proba(rows)
-        shares = [unknown_share(model.pipeline, *row) for row in rows]
+        shares = unknown_shares(model.pipeline, rows)
     predicted_at = datetime.now(UTC)
     done = time.perf_counter()
     rankings = rank_rows(probabilities, model.classes, [item.top_k for item in items])

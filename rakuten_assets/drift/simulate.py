@@ -58,7 +58,7 @@ from rakuten_assets.predictions import (
     prediction_record,
     probe_for,
     rank,
-    unknown_share,
+    unknown_shares,
 )
 
 __all__ = [
@@ -353,8 +353,11 @@ def _day_records(
         started = time.perf_counter()
         probabilities = np.asarray(pipeline.predict_proba(frame))
         latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
-        for offset, (item, description, p) in enumerate(
-            zip(batch.itertuples(index=False), descriptions, probabilities, strict=True)
+        shares = unknown_shares(
+            pipeline, list(zip(batch["designation"], descriptions, strict=True))
+        )
+        for offset, (item, description, p, share) in enumerate(
+            zip(batch.itertuples(index=False), descriptions, probabilities, shares, strict=True)
         ):
             index = start + offset
             designation = str(item.designation)
@@ -367,7 +370,7 @@ def _day_records(
                     description=description,
                     ranked=rank(p, classes, DEFAULT_TOP_K),
                     latency_ms=latency_ms,
-                    unknown_token_share=unknown_share(pipeline, designation, description),
+                    unknown_token_share=share,
                     productid=int(item.productid),
                     imageid=int(item.imageid),
                     capture=capture,
