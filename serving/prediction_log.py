@@ -1,9 +1,10 @@
 """Every prediction as a row of ``prediction_log``: on local disk before its answer leaves.
 
 Records (``rakuten_assets.predictions``, which also owns the insert) are first appended to a
-local *journal* and fsync'ed; only then is the prediction answered. Appends use group commit:
-one journal thread writes whatever the waiting requests handed it, one ``fdatasync`` for the
-lot, then releases them all. The same records also go to a bounded in-memory queue that one
+local *journal* and fsync'ed; only then is the prediction answered. A caller that already
+batches (the API's micro-batch thread) appends its batch itself with one ``fdatasync``
+(``append``); other threads share one (``log_many``: the journal thread writes whatever the
+waiting callers handed it, then releases them all). The same records also go to a bounded in-memory queue that one
 thread inserts in batches (insert-or-ignore on the primary key ``prediction_id``, so a record
 inserted twice is stored once).
 
@@ -21,7 +22,6 @@ fsync, so before the answer) is skipped.
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import json
 import logging
@@ -88,9 +88,7 @@ class _Commit:
     """Records waiting for the journal thread, and how to tell their producer it is done."""
 
     records: Sequence[PredictionRecord]
-    done: threading.Event | None = None
-    future: asyncio.Future[None] | None = None
-    loop: asyncio.AbstractEventLoop | None = None
+    done: threading.Event
     error: BaseException | None = field(default=None)
 
 
@@ -151,18 +149,6 @@ class PredictionLogger:
         done.wait()
         if commit.error is not None:
             raise commit.error
-
-    async def commit(self, records: Sequence[PredictionRecord]) -> None:
-        """Journal the records, sharing one fsync with whoever else is waiting; durable after."""
-        if not records:
-            return
-        if self._journal_thread is None:
-            await asyncio.to_thread(self._append, records)
-            return
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._commits.put(_Commit(records, future=future, loop=loop))
-        await future
 
     def append(self, records: Sequence[PredictionRecord]) -> None:
         """Journal the records in the calling thread (write and ``fdatasync``); durable after.
@@ -269,10 +255,7 @@ class PredictionLogger:
                     error = exc
                 for commit in waiting:
                     commit.error = error
-                    if commit.done is not None:
-                        commit.done.set()
-                    elif commit.loop is not None:
-                        commit.loop.call_soon_threadsafe(_resolve, commit.future, error)
+                    commit.done.set()
             if stopping:
                 return
 
@@ -476,12 +459,3 @@ class PredictionLogger:
             metrics.LOG_REPLAYED.inc(len(records))
             log.info("prediction log: replayed %d records from %s", len(records), path.name)
         self._database_up()
-
-
-def _resolve(future: asyncio.Future[None] | None, error: BaseException | None) -> None:
-    if future is None or future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
