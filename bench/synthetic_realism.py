@@ -51,7 +51,7 @@ _PATTERNS = {
 
 
 def _tokens(texts: pd.Series) -> list[set[str]]:
-    return [set(_TOKEN.findall(clean_text(t).lower())) for t in texts]
+    return [set(words) for words in _token_lists(texts)]
 
 
 def _quantiles(values: pd.Series) -> str:
